@@ -1,0 +1,25 @@
+export type {
+  ChatCompletion,
+  ChatCompletionChoice,
+  ChatCompletionChunk,
+  ChatCompletionChunkChoice,
+  ChatCompletionRequest,
+  ChatCompletionResult,
+  ChatMessage,
+  CompletionUsage,
+  InferenceMetadata,
+  StreamOutcome,
+  StreamSummary,
+} from './chat.types.js';
+export { systemClock, sleep } from './clock.js';
+export type { Clock } from './clock.js';
+export { InferenceStream } from './inference.stream.js';
+export { ProviderClient } from './provider.client.js';
+export type {
+  ProviderCallOptions,
+  ProviderStreamOptions,
+  ResolvedChatRequest,
+} from './provider.client.js';
+export { RETRYABLE_STATUSES } from './classify-failure.js';
+export { RetryPolicy } from './retry.policy.js';
+export { SseDecoder } from './sse.decoder.js';

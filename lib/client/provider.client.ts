@@ -1,0 +1,379 @@
+import type { LoggerService } from '@nestjs/common';
+import { Pool, type Dispatcher } from 'undici';
+import type { InferenceError } from '../errors/index.js';
+import type { ResolvedProviderOptions, TimeoutOptions } from '../options/index.js';
+import { CallScope } from './call-scope.js';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatCompletionResult,
+  InferenceMetadata,
+  StreamSummary,
+} from './chat.types.js';
+import { classifyFailure, statusFailure, type FailureContext } from './classify-failure.js';
+import { sleep, type Clock } from './clock.js';
+import { RetryPolicy } from './retry.policy.js';
+import { SseChunkReader } from './sse-chunk.reader.js';
+import { UpstreamFault } from './upstream-fault.js';
+
+/** The most of an error body read to quote the provider's reason; the rest is discarded. */
+const ERROR_BODY_LIMIT = 16 * 1024;
+const USER_AGENT = 'nestjs-inference';
+/** Headers a call may not override: the client owns them. */
+const OWNED_HEADERS = new Set([
+  'authorization',
+  'content-type',
+  'accept',
+  'host',
+  'content-length',
+]);
+
+export interface ProviderCallOptions {
+  requestId: string;
+  /** Aborts the call. The stream API passes its unsubscribe signal here too. */
+  signals?: readonly (AbortSignal | undefined)[];
+  timeouts?: Partial<TimeoutOptions>;
+  maxRetries?: number;
+  headers?: Record<string, string>;
+}
+
+export interface ProviderStreamOptions extends ProviderCallOptions {
+  onEnd?: (summary: StreamSummary) => void;
+}
+
+/** A request with its model settled: what is sent upstream. */
+export type ResolvedChatRequest = ChatCompletionRequest & { model: string };
+
+/** The mutable state of one attempt, read by the failure classifier. */
+interface Attempt {
+  number: number;
+  phase: 'headers' | 'body';
+  upstreamRequestId?: string;
+}
+
+interface OpenStream {
+  response: Dispatcher.ResponseData;
+  reader: SseChunkReader;
+  first: ChatCompletionChunk | undefined;
+  timeToHeadersMs: number;
+  upstreamRequestId?: string;
+}
+
+/**
+ * One upstream provider: a keep-alive connection pool to its origin, and chat completions over
+ * it, unary and streamed, with timeouts, retries and cancellation. Response bodies are always
+ * read to the end or destroyed, so no socket is left behind.
+ */
+export class ProviderClient {
+  readonly name: string;
+  readonly #pool: Pool;
+  readonly #path: string;
+  readonly #headers: Record<string, string>;
+  readonly #retry: RetryPolicy;
+  readonly #secrets: readonly string[];
+
+  constructor(
+    readonly options: ResolvedProviderOptions,
+    private readonly clock: Clock,
+    private readonly random: () => number,
+    private readonly logger: LoggerService,
+  ) {
+    this.name = options.name;
+    this.#path = `${options.basePath}/chat/completions`;
+    this.#pool = new Pool(options.origin, {
+      connections: options.pool.connections,
+      keepAliveTimeout: options.pool.keepAliveTimeoutMs,
+      connect: { timeout: options.timeouts.connectMs },
+    });
+    const apiKey = options.apiKey.reveal();
+    this.#secrets = [apiKey];
+    this.#headers = {
+      ...options.headers,
+      authorization: `Bearer ${apiKey}`,
+      'content-type': 'application/json',
+      'user-agent': options.headers['user-agent'] ?? USER_AGENT,
+    };
+    this.#retry = new RetryPolicy(options.retry, random);
+  }
+
+  /** The pool's live figures: connected sockets, requests running and queued. */
+  get stats(): { connected: number; free: number; running: number; pending: number; size: number } {
+    const { connected, free, running, pending, size } = this.#pool.stats;
+    return { connected, free, running, pending, size };
+  }
+
+  async chat(
+    request: ResolvedChatRequest,
+    call: ProviderCallOptions,
+  ): Promise<ChatCompletionResult> {
+    const { stream_options: _ignored, ...rest } = request;
+    const body = JSON.stringify({ ...rest, stream: false });
+    const scope = this.#scope(call);
+    try {
+      return await this.#withRetries(scope, call, 'chat', async (attempt) => {
+        const response = await this.#send(body, 'application/json', scope, call, attempt);
+        const timeToHeadersMs = scope.elapsedMs();
+        attempt.phase = 'body';
+        const completion = parseCompletion(await response.body.text());
+        const inference: InferenceMetadata = {
+          provider: this.name,
+          model: completion.model ?? request.model,
+          requestId: call.requestId,
+          upstreamRequestId: attempt.upstreamRequestId,
+          attempts: attempt.number,
+          timeToHeadersMs,
+          durationMs: scope.elapsedMs(),
+          usage: completion.usage,
+        };
+        Object.defineProperty(completion, 'inference', { value: inference, enumerable: false });
+        return completion as ChatCompletionResult;
+      });
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  /**
+   * Streams a completion. Failures are retried until the first chunk is in hand; after that the
+   * caller has content, so a failure ends the stream with a typed error and is never retried.
+   */
+  async *stream(
+    request: ResolvedChatRequest,
+    call: ProviderStreamOptions,
+  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    const wantsUsage = request.stream_options?.include_usage === true;
+    const body = JSON.stringify({
+      ...request,
+      stream: true,
+      // Always ask for usage, so cost is known; the extra chunk is dropped if the caller did not ask.
+      stream_options: { ...request.stream_options, include_usage: true },
+    });
+    const scope = this.#scope(call);
+    const summary: StreamSummary = {
+      provider: this.name,
+      model: request.model,
+      requestId: call.requestId,
+      attempts: 0,
+      durationMs: 0,
+      chunks: 0,
+      outcome: 'aborted',
+    };
+    let open: OpenStream | undefined;
+    try {
+      open = await this.#withRetries(scope, call, 'stream', async (attempt) => {
+        summary.attempts = attempt.number;
+        const response = await this.#send(body, 'text/event-stream', scope, call, attempt);
+        const timeToHeadersMs = scope.elapsedMs();
+        attempt.phase = 'body';
+        const reader = new SseChunkReader(response.body);
+        try {
+          const first = await reader.read();
+          return {
+            response,
+            reader,
+            first,
+            timeToHeadersMs,
+            upstreamRequestId: attempt.upstreamRequestId,
+          };
+        } catch (error) {
+          response.body.destroy();
+          throw error;
+        }
+      });
+      summary.timeToHeadersMs = open.timeToHeadersMs;
+      summary.upstreamRequestId = open.upstreamRequestId;
+      const failure = (error: unknown) =>
+        classifyFailure(
+          error,
+          this.#failureContext(scope, call, summary.attempts, 'body', open?.upstreamRequestId),
+        );
+
+      let chunk = open.first;
+      while (chunk !== undefined) {
+        if (chunk.usage) summary.usage = chunk.usage;
+        if (chunk.model) summary.model = chunk.model;
+        const finish = chunk.choices[0]?.finish_reason;
+        if (finish) summary.finishReason = finish;
+        const out = wantsUsage ? chunk : withoutUsage(chunk);
+        if (out) {
+          summary.timeToFirstChunkMs ??= scope.elapsedMs();
+          summary.chunks++;
+          yield out;
+        }
+        chunk = await open.reader.read().catch((error: unknown) => {
+          throw failure(error);
+        });
+      }
+      await open.reader.drain().catch((error: unknown) => {
+        throw failure(error);
+      });
+      summary.outcome = 'completed';
+    } catch (error) {
+      summary.outcome = (error as InferenceError).phase === 'aborted' ? 'aborted' : 'failed';
+      summary.error = error;
+      throw error;
+    } finally {
+      if (summary.outcome !== 'completed') {
+        // An early return() by the caller lands here too: free the socket and tell the upstream.
+        scope.cancel();
+        open?.response.body.destroy();
+      }
+      scope.dispose();
+      summary.durationMs = scope.elapsedMs();
+      call.onEnd?.(summary);
+    }
+  }
+
+  /** Waits for running requests, then closes every socket. */
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+
+  /** Closes every socket now, failing whatever is still running. */
+  async destroy(): Promise<void> {
+    await this.#pool.destroy();
+  }
+
+  #scope(call: ProviderCallOptions): CallScope {
+    const totalMs = call.timeouts?.totalMs ?? this.options.timeouts.totalMs;
+    return new CallScope(this.clock, totalMs, call.signals ?? []);
+  }
+
+  async #withRetries<T>(
+    scope: CallScope,
+    call: ProviderCallOptions,
+    operation: string,
+    run: (attempt: Attempt) => Promise<T>,
+  ): Promise<T> {
+    const policy =
+      call.maxRetries === undefined
+        ? this.#retry
+        : new RetryPolicy({ ...this.options.retry, maxRetries: call.maxRetries }, this.random);
+    for (let number = 1; ; number++) {
+      const attempt: Attempt = { number, phase: 'headers' };
+      let error: InferenceError;
+      try {
+        return await run(attempt);
+      } catch (thrown) {
+        error = classifyFailure(
+          thrown,
+          this.#failureContext(scope, call, number, attempt.phase, attempt.upstreamRequestId),
+        );
+      }
+      const delay = policy.nextDelay(error, number, scope.remainingMs());
+      if (delay === undefined) throw error;
+      this.logger.warn(
+        `Retrying ${operation} on provider "${this.name}" in ${delay} ms after attempt ${number} failed: ${error.message} [request ${call.requestId}]`,
+      );
+      try {
+        await sleep(this.clock, delay, scope.signal);
+      } catch (thrown) {
+        throw classifyFailure(thrown, this.#failureContext(scope, call, number, 'headers'));
+      }
+    }
+  }
+
+  /** Sends one attempt and returns the response once its status is a success. */
+  async #send(
+    body: string,
+    accept: string,
+    scope: CallScope,
+    call: ProviderCallOptions,
+    attempt: Attempt,
+  ): Promise<Dispatcher.ResponseData> {
+    const timeouts = { ...this.options.timeouts, ...call.timeouts };
+    const response = await this.#pool.request({
+      method: 'POST',
+      path: this.#path,
+      headers: {
+        ...callHeaders(call.headers),
+        ...this.#headers,
+        accept,
+        'x-request-id': call.requestId,
+      },
+      body,
+      signal: scope.signal,
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.idleMs,
+    });
+    const upstreamId = response.headers['x-request-id'];
+    attempt.upstreamRequestId = Array.isArray(upstreamId) ? upstreamId[0] : upstreamId;
+    if (response.statusCode >= 200 && response.statusCode < 300) return response;
+    const text = await readAtMost(response.body, ERROR_BODY_LIMIT).catch(() => '');
+    throw statusFailure(
+      response.statusCode,
+      response.headers,
+      text,
+      this.clock.now(),
+      this.#failureContext(scope, call, attempt.number, 'headers', attempt.upstreamRequestId),
+    );
+  }
+
+  #failureContext(
+    scope: CallScope,
+    call: ProviderCallOptions,
+    attempts: number,
+    phase: 'headers' | 'body',
+    upstreamRequestId?: string,
+  ): FailureContext {
+    return {
+      provider: this.name,
+      requestId: call.requestId,
+      scope,
+      phase,
+      attempts,
+      upstreamRequestId,
+      secrets: this.#secrets,
+    };
+  }
+}
+
+function parseCompletion(text: string): ChatCompletion {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UpstreamFault('protocol', 'the response body is not valid JSON');
+  }
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    !Array.isArray((parsed as ChatCompletion).choices)
+  ) {
+    throw new UpstreamFault('protocol', 'the response is not a chat completion (no choices array)');
+  }
+  return parsed as ChatCompletion;
+}
+
+/** The chunk as the caller would have seen it without `include_usage`; undefined to drop it. */
+function withoutUsage(chunk: ChatCompletionChunk): ChatCompletionChunk | undefined {
+  if (!('usage' in chunk)) return chunk;
+  if (chunk.choices.length === 0) return undefined;
+  const { usage: _usage, ...rest } = chunk;
+  return rest as ChatCompletionChunk;
+}
+
+function callHeaders(headers: Record<string, string> | undefined): Record<string, string> {
+  if (!headers) return {};
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!OWNED_HEADERS.has(name.toLowerCase())) result[name.toLowerCase()] = value;
+  }
+  return result;
+}
+
+/** Reads up to `limit` bytes of a body as text, then discards the rest. */
+async function readAtMost(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of body) {
+    parts.push(part as Buffer);
+    size += (part as Buffer).length;
+    if (size >= limit) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(parts).subarray(0, limit).toString('utf8');
+}

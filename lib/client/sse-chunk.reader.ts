@@ -1,0 +1,89 @@
+import type { EventSourceMessage } from 'eventsource-parser';
+import type { ChatCompletionChunk } from './chat.types.js';
+import { SseDecoder } from './sse.decoder.js';
+import { UpstreamFault } from './upstream-fault.js';
+
+/** Error types a provider may put in a stream's error frame that are worth another attempt. */
+const TRANSIENT_FRAME = /overload|server_error|rate_limit|timeout|unavailable/i;
+
+/**
+ * Pulls chat-completion chunks out of an SSE body one at a time, so the caller's pace is the
+ * network's pace (no unbounded buffering). Ends at `[DONE]`; an end of body before it is a fault.
+ */
+export class SseChunkReader {
+  readonly #body: AsyncIterator<Uint8Array>;
+  readonly #decoder = new SseDecoder();
+  #events: EventSourceMessage[] = [];
+  #next = 0;
+  #done = false;
+
+  constructor(body: AsyncIterable<Uint8Array>) {
+    this.#body = body[Symbol.asyncIterator]();
+  }
+
+  /** True once `[DONE]` was read. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** The next chunk, or undefined after `[DONE]`. */
+  async read(): Promise<ChatCompletionChunk | undefined> {
+    for (;;) {
+      if (this.#next < this.#events.length) {
+        const chunk = this.#parse(this.#events[this.#next++]!);
+        if (chunk !== null) return chunk;
+        continue;
+      }
+      if (this.#done) return undefined;
+      const { value, done } = await this.#body.next();
+      if (done) {
+        throw new UpstreamFault('incomplete', 'the stream ended without [DONE]', true);
+      }
+      this.#events = this.#decoder.push(value);
+      this.#next = 0;
+    }
+  }
+
+  /** Reads what is left after `[DONE]`, so the socket goes back to the pool for reuse. */
+  async drain(): Promise<void> {
+    for (;;) {
+      const { done } = await this.#body.next();
+      if (done) return;
+    }
+  }
+
+  /** A chunk; undefined for `[DONE]`; null for an event to skip. */
+  #parse(event: EventSourceMessage): ChatCompletionChunk | undefined | null {
+    const data = event.data;
+    if (data === '[DONE]') {
+      this.#done = true;
+      this.#events = [];
+      return undefined;
+    }
+    if (data === '') return null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      throw new UpstreamFault('protocol', 'a stream event is not valid JSON');
+    }
+    if (typeof parsed !== 'object' || parsed === null) {
+      throw new UpstreamFault('protocol', 'a stream event is not a JSON object');
+    }
+    const record = parsed as Record<string, unknown>;
+    if (record.error !== undefined || event.event === 'error') {
+      const error = (record.error ?? record) as Record<string, unknown>;
+      const message = typeof error.message === 'string' ? error.message : 'no message';
+      const kind = `${String(error.type ?? '')} ${String(error.code ?? '')}`;
+      throw new UpstreamFault(
+        'error-frame',
+        `the stream carried an error: ${message}`,
+        TRANSIENT_FRAME.test(kind),
+      );
+    }
+    if (!Array.isArray(record.choices)) {
+      throw new UpstreamFault('protocol', 'a stream event has no choices array');
+    }
+    return parsed as ChatCompletionChunk;
+  }
+}

@@ -1,0 +1,19 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** What the module knows about the HTTP request being handled, for the calls made under it. */
+export interface InferenceRequestContext {
+  /** The incoming `x-request-id` when it was usable, otherwise a generated one. */
+  requestId: string;
+}
+
+const storage = new AsyncLocalStorage<InferenceRequestContext>();
+
+/** The context of the request being handled, if the code runs under one. */
+export function currentRequestContext(): InferenceRequestContext | undefined {
+  return storage.getStore();
+}
+
+/** Runs `fn` with `context` as the current request context, across every `await` inside it. */
+export function runWithRequestContext<T>(context: InferenceRequestContext, fn: () => T): T {
+  return storage.run(context, fn);
+}

@@ -1,0 +1,53 @@
+export { InferenceModule } from './inference.module.js';
+export type { InferenceModuleExtras } from './inference.module-definition.js';
+export { InferenceService } from './inference.service.js';
+export type { ChatCallOptions, StreamCallOptions } from './inference.service.js';
+export { INFERENCE_OPTIONS } from './inference.constants.js';
+export { InferenceStream, RETRYABLE_STATUSES } from './client/index.js';
+export type {
+  ChatCompletion,
+  ChatCompletionChoice,
+  ChatCompletionChunk,
+  ChatCompletionChunkChoice,
+  ChatCompletionRequest,
+  ChatCompletionResult,
+  ChatMessage,
+  Clock,
+  CompletionUsage,
+  InferenceMetadata,
+  StreamOutcome,
+  StreamSummary,
+} from './client/index.js';
+export {
+  InferenceInterceptor,
+  currentRequestContext,
+  runWithRequestContext,
+} from './context/index.js';
+export type { InferenceRequestContext } from './context/index.js';
+export {
+  InferenceAbortedError,
+  InferenceConnectionError,
+  InferenceError,
+  InferenceExceptionFilter,
+  InferenceHttpError,
+  InferenceIncompleteStreamError,
+  InferenceProtocolError,
+  InferenceRateLimitError,
+  InferenceRequestError,
+  InferenceStreamError,
+  InferenceTimeoutError,
+  httpStatusOf,
+  openAiErrorBody,
+  toHttpException,
+} from './errors/index.js';
+export type { FailurePhase } from './errors/index.js';
+export { InferenceOptionsError } from './options/index.js';
+export type {
+  InferenceModuleOptions,
+  PoolOptions,
+  ProviderOptions,
+  ResolvedInferenceOptions,
+  ResolvedProviderOptions,
+  RetryOptions,
+  TimeoutOptions,
+} from './options/index.js';

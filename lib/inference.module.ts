@@ -1,0 +1,63 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { ProviderRegistry } from './client/provider.registry.js';
+import { InferenceInterceptor } from './context/inference.interceptor.js';
+import { INFERENCE_OPTIONS } from './inference.constants.js';
+import {
+  ASYNC_OPTIONS_TYPE,
+  INFERENCE_MODULE_OPTIONS,
+  InferenceConfigurableModule,
+  OPTIONS_TYPE,
+  type InferenceModuleExtras,
+} from './inference.module-definition.js';
+import { InferenceService } from './inference.service.js';
+import { resolveInferenceOptions } from './options/resolve-options.js';
+
+/**
+ * `InferenceModule.forRoot(options)` or `forRootAsync({ imports, inject, useFactory })`.
+ * Options are validated once, at startup, on both paths; a bad option stops the app with a
+ * message naming the field.
+ */
+@Module({})
+export class InferenceModule extends InferenceConfigurableModule {
+  static override forRoot(options: typeof OPTIONS_TYPE & InferenceModuleExtras): DynamicModule {
+    const { isGlobal, globalInterceptor, ...moduleOptions } = options;
+    return withProviders(super.forRoot(moduleOptions), { isGlobal, globalInterceptor });
+  }
+
+  static override forRootAsync(
+    options: typeof ASYNC_OPTIONS_TYPE & InferenceModuleExtras,
+  ): DynamicModule {
+    const { isGlobal, globalInterceptor, ...asyncOptions } = options;
+    return withProviders(super.forRootAsync(asyncOptions), { isGlobal, globalInterceptor });
+  }
+}
+
+// Extras are applied here rather than with `setExtras`, which drops them on the async path.
+function withProviders(definition: DynamicModule, extras: InferenceModuleExtras): DynamicModule {
+  const providers: Provider[] = [
+    ...(definition.providers ?? []),
+    {
+      provide: INFERENCE_OPTIONS,
+      useFactory: resolveInferenceOptions,
+      inject: [INFERENCE_MODULE_OPTIONS],
+    },
+    ProviderRegistry,
+    InferenceService,
+    InferenceInterceptor,
+  ];
+  if (extras.globalInterceptor !== false) {
+    providers.push({ provide: APP_INTERCEPTOR, useExisting: InferenceInterceptor });
+  }
+  return {
+    ...definition,
+    global: extras.isGlobal ?? false,
+    providers,
+    exports: [
+      ...(definition.exports ?? []),
+      InferenceService,
+      InferenceInterceptor,
+      INFERENCE_OPTIONS,
+    ],
+  };
+}

@@ -1,0 +1,24 @@
+import type { PoolOptions, RetryOptions, TimeoutOptions } from './inference-options.interface.js';
+
+export const DEFAULT_TIMEOUTS: Readonly<TimeoutOptions> = {
+  connectMs: 5_000,
+  headersMs: 60_000,
+  idleMs: 30_000,
+  totalMs: 120_000,
+};
+
+export const DEFAULT_RETRY: Readonly<RetryOptions> = {
+  maxRetries: 2,
+  baseDelayMs: 250,
+  maxDelayMs: 8_000,
+};
+
+export const DEFAULT_POOL: Readonly<PoolOptions> = {
+  connections: 128,
+  keepAliveTimeoutMs: 4_000,
+};
+
+/** Node timers overflow above 2^31 - 1 ms (about 24.8 days); a day is more than any call needs. */
+export const MAX_DURATION_MS = 86_400_000;
+export const MAX_RETRIES = 10;
+export const MAX_CONNECTIONS = 10_000;

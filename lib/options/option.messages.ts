@@ -1,0 +1,49 @@
+/**
+ * Every message for a bad option, in one place. Each names the field path and says how to fix it.
+ */
+export const OptionMessages = {
+  notAnObject: (path: string) =>
+    `${path} must be an object. Pass InferenceModule.forRoot({ providers: { name: { baseUrl, apiKey } } }).`,
+  noProviders: (path: string) =>
+    `${path} has no providers. Add at least one, for example providers: { main: { baseUrl: 'https://api.example.com/v1', apiKey: process.env.API_KEY } }.`,
+  badProviderName: (path: string) =>
+    `${path} is not a usable provider name. Use letters, digits, '-' or '_' (it appears in logs and metrics).`,
+  missing: (path: string, hint: string) => `${path} is missing. ${hint}`,
+  notAString: (path: string, hint: string) => `${path} must be a string. ${hint}`,
+  blank: (path: string, hint: string) => `${path} is empty. ${hint}`,
+  badUrl: (path: string) =>
+    `${path} is not a valid URL. Use an absolute http(s) URL such as 'https://api.example.com/v1'.`,
+  notHttp: (path: string, protocol: string) =>
+    `${path} uses '${protocol}', which is not supported. Use an http:// or https:// URL.`,
+  urlHasCredentials: (path: string) =>
+    `${path} carries credentials in the URL. Remove them and set apiKey instead, so they are never logged.`,
+  urlHasQuery: (path: string) =>
+    `${path} has a query string or fragment. Give the API root only, such as 'https://api.example.com/v1'.`,
+  notPositiveInteger: (path: string, value: unknown) =>
+    `${path} must be a positive integer number of milliseconds, got ${describe(value)}.`,
+  notNonNegativeInteger: (path: string, value: unknown) =>
+    `${path} must be an integer ≥ 0, got ${describe(value)}.`,
+  tooLarge: (path: string, value: unknown, max: number) =>
+    `${path} is ${describe(value)}, above the limit of ${max}. Lower it.`,
+  exceedsTotal: (path: string, value: number, totalPath: string, total: number) =>
+    `${path} (${value} ms) is longer than ${totalPath} (${total} ms), so it could never fire. Lower it or raise ${totalPath}.`,
+  baseAboveMax: (path: string, base: number, maxPath: string, max: number) =>
+    `${path} (${base} ms) is above ${maxPath} (${max} ms). Lower ${path} or raise ${maxPath}.`,
+  badHeader: (path: string) => `${path} must be a string header value without line breaks.`,
+  reservedHeader: (path: string) =>
+    `${path} cannot be set here: the client sets it. Use apiKey for credentials.`,
+  unknownKey: (path: string, allowed: readonly string[]) =>
+    `${path} is not a known option. Known options here: ${allowed.join(', ')}.`,
+  unknownDefaultProvider: (path: string, value: string, names: readonly string[]) =>
+    `${path} is '${value}', which is not a configured provider. Use one of: ${names.join(', ')}.`,
+  ambiguousDefaultProvider: (path: string, names: readonly string[]) =>
+    `${path} is missing and there are several providers (${names.join(', ')}). Set defaultProvider to one of them.`,
+  notAFunction: (path: string) => `${path} must be a function.`,
+} as const;
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `the string '${value}'`;
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}

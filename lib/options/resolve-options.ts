@@ -1,0 +1,363 @@
+import { systemClock, type Clock } from '../client/clock.js';
+import type { PoolOptions, RetryOptions, TimeoutOptions } from './inference-options.interface.js';
+import { InferenceOptionsError } from './inference-options.error.js';
+import {
+  DEFAULT_POOL,
+  DEFAULT_RETRY,
+  DEFAULT_TIMEOUTS,
+  MAX_CONNECTIONS,
+  MAX_DURATION_MS,
+  MAX_RETRIES,
+} from './option.defaults.js';
+import { OptionMessages as M } from './option.messages.js';
+import type {
+  ResolvedInferenceOptions,
+  ResolvedProviderOptions,
+} from './resolved-options.interface.js';
+import { Secret } from './secret.js';
+
+const TOP_KEYS = ['providers', 'defaultProvider', 'clock', 'random'] as const;
+const PROVIDER_KEYS = [
+  'baseUrl',
+  'apiKey',
+  'defaultModel',
+  'headers',
+  'timeouts',
+  'retry',
+  'pool',
+] as const;
+const TIMEOUT_KEYS = Object.keys(DEFAULT_TIMEOUTS);
+const RETRY_KEYS = Object.keys(DEFAULT_RETRY);
+const POOL_KEYS = Object.keys(DEFAULT_POOL);
+const RESERVED_HEADERS = new Set([
+  'authorization',
+  'host',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+]);
+const PROVIDER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+type Problems = string[];
+type Dict = Record<string, unknown>;
+
+/**
+ * Validates the module options once, at startup, and fills in every default. Both `forRoot` and
+ * `forRootAsync` go through here. Every problem is collected, so one failed start lists them all.
+ */
+export function resolveInferenceOptions(input: unknown): ResolvedInferenceOptions {
+  const problems: Problems = [];
+  if (!isDict(input)) throw new InferenceOptionsError([M.notAnObject('The module options')]);
+  checkKeys(input, '', TOP_KEYS, problems);
+
+  const providers = new Map<string, ResolvedProviderOptions>();
+  const rawProviders = input.providers;
+  if (rawProviders === undefined) {
+    problems.push(M.noProviders('providers'));
+  } else if (!isDict(rawProviders)) {
+    problems.push(M.notAnObject('providers'));
+  } else if (Object.keys(rawProviders).length === 0) {
+    problems.push(M.noProviders('providers'));
+  } else {
+    for (const [name, raw] of Object.entries(rawProviders)) {
+      const resolved = resolveProvider(name, raw, problems);
+      if (resolved) providers.set(name, resolved);
+    }
+  }
+
+  const names = Object.keys(isDict(rawProviders) ? rawProviders : {});
+  const defaultProvider = resolveDefaultProvider(input.defaultProvider, names, problems);
+  const clock = resolveClock(input.clock, problems);
+  if (input.random !== undefined && typeof input.random !== 'function') {
+    problems.push(M.notAFunction('random'));
+  }
+
+  if (problems.length > 0) throw new InferenceOptionsError(problems);
+  return {
+    providers,
+    defaultProvider: defaultProvider!,
+    clock,
+    random: (input.random as (() => number) | undefined) ?? Math.random,
+  };
+}
+
+function resolveProvider(
+  name: string,
+  raw: unknown,
+  problems: Problems,
+): ResolvedProviderOptions | undefined {
+  const path = `providers.${name}`;
+  if (!PROVIDER_NAME.test(name)) problems.push(M.badProviderName(path));
+  if (!isDict(raw)) {
+    problems.push(M.notAnObject(path));
+    return undefined;
+  }
+  checkKeys(raw, path, PROVIDER_KEYS, problems);
+  const before = problems.length;
+
+  const url = resolveUrl(raw.baseUrl, `${path}.baseUrl`, problems);
+  const apiKey = requiredString(
+    raw.apiKey,
+    `${path}.apiKey`,
+    `Set it to the provider's API key, for example apiKey: process.env.${envName(name)}_API_KEY.`,
+    problems,
+  );
+  const defaultModel =
+    raw.defaultModel === undefined
+      ? undefined
+      : requiredString(
+          raw.defaultModel,
+          `${path}.defaultModel`,
+          "Name a model, such as 'gpt-4.1', or leave the field out.",
+          problems,
+        );
+  const headers = resolveHeaders(raw.headers, `${path}.headers`, problems);
+  const timeouts = resolveNumbers<TimeoutOptions>(
+    raw.timeouts,
+    `${path}.timeouts`,
+    DEFAULT_TIMEOUTS,
+    TIMEOUT_KEYS,
+    problems,
+    positiveDuration,
+  );
+  if (timeouts) checkTimeoutOrder(timeouts, `${path}.timeouts`, problems);
+  const retry = resolveNumbers<RetryOptions>(
+    raw.retry,
+    `${path}.retry`,
+    DEFAULT_RETRY,
+    RETRY_KEYS,
+    problems,
+    (value, fieldPath, field) =>
+      field === 'maxRetries'
+        ? boundedInteger(value, fieldPath, 0, MAX_RETRIES)
+        : boundedInteger(value, fieldPath, 0, MAX_DURATION_MS),
+  );
+  if (retry && retry.baseDelayMs > retry.maxDelayMs) {
+    problems.push(
+      M.baseAboveMax(
+        `${path}.retry.baseDelayMs`,
+        retry.baseDelayMs,
+        `${path}.retry.maxDelayMs`,
+        retry.maxDelayMs,
+      ),
+    );
+  }
+  const pool = resolveNumbers<PoolOptions>(
+    raw.pool,
+    `${path}.pool`,
+    DEFAULT_POOL,
+    POOL_KEYS,
+    problems,
+    (value, fieldPath, field) =>
+      field === 'connections'
+        ? boundedInteger(value, fieldPath, 1, MAX_CONNECTIONS)
+        : positiveDuration(value, fieldPath),
+  );
+
+  if (problems.length > before || !url || !apiKey || !headers || !timeouts || !retry || !pool) {
+    return undefined;
+  }
+  return {
+    name,
+    origin: url.origin,
+    basePath: url.pathname.replace(/\/+$/, ''),
+    apiKey: new Secret(apiKey),
+    defaultModel,
+    headers,
+    timeouts,
+    retry,
+    pool,
+  };
+}
+
+function resolveUrl(value: unknown, path: string, problems: Problems): URL | undefined {
+  const text = requiredString(
+    value,
+    path,
+    "Set it to the provider's API root, such as 'https://api.example.com/v1'.",
+    problems,
+  );
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    problems.push(M.badUrl(path));
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    problems.push(M.notHttp(path, url.protocol));
+    return undefined;
+  }
+  if (url.username || url.password) {
+    problems.push(M.urlHasCredentials(path));
+    return undefined;
+  }
+  if (url.search || url.hash) {
+    problems.push(M.urlHasQuery(path));
+    return undefined;
+  }
+  return url;
+}
+
+function resolveHeaders(
+  value: unknown,
+  path: string,
+  problems: Problems,
+): Record<string, string> | undefined {
+  if (value === undefined) return {};
+  if (!isDict(value)) {
+    problems.push(M.notAnObject(path));
+    return undefined;
+  }
+  const headers: Record<string, string> = {};
+  let ok = true;
+  for (const [header, headerValue] of Object.entries(value)) {
+    const headerPath = `${path}.${header}`;
+    if (RESERVED_HEADERS.has(header.toLowerCase())) {
+      problems.push(M.reservedHeader(headerPath));
+      ok = false;
+    } else if (typeof headerValue !== 'string' || /[\r\n]/.test(headerValue)) {
+      problems.push(M.badHeader(headerPath));
+      ok = false;
+    } else {
+      headers[header.toLowerCase()] = headerValue;
+    }
+  }
+  return ok ? headers : undefined;
+}
+
+type NumberCheck = (value: unknown, path: string, field: string) => number | string;
+
+/** Fills a group of numeric options (timeouts, retry, pool) from its defaults, checking each. */
+function resolveNumbers<T extends object>(
+  value: unknown,
+  path: string,
+  defaults: Readonly<T>,
+  keys: readonly string[],
+  problems: Problems,
+  check: NumberCheck,
+): T | undefined {
+  if (value === undefined) return { ...defaults };
+  if (!isDict(value)) {
+    problems.push(M.notAnObject(path));
+    return undefined;
+  }
+  checkKeys(value, path, keys, problems);
+  const result: Dict = { ...defaults };
+  let ok = true;
+  for (const key of keys) {
+    if (value[key] === undefined) continue;
+    const checked = check(value[key], `${path}.${key}`, key);
+    if (typeof checked === 'string') {
+      problems.push(checked);
+      ok = false;
+    } else {
+      result[key] = checked;
+    }
+  }
+  return ok ? (result as T) : undefined;
+}
+
+function positiveDuration(value: unknown, path: string): number | string {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    return M.notPositiveInteger(path, value);
+  }
+  if (value > MAX_DURATION_MS) return M.tooLarge(path, value, MAX_DURATION_MS);
+  return value;
+}
+
+function boundedInteger(value: unknown, path: string, min: number, max: number): number | string {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    return min === 0 ? M.notNonNegativeInteger(path, value) : M.notPositiveInteger(path, value);
+  }
+  if (value > max) return M.tooLarge(path, value, max);
+  return value;
+}
+
+function checkTimeoutOrder(timeouts: TimeoutOptions, path: string, problems: Problems): void {
+  for (const field of ['connectMs', 'headersMs', 'idleMs'] as const) {
+    if (timeouts[field] > timeouts.totalMs) {
+      problems.push(
+        M.exceedsTotal(`${path}.${field}`, timeouts[field], `${path}.totalMs`, timeouts.totalMs),
+      );
+    }
+  }
+}
+
+function resolveDefaultProvider(
+  value: unknown,
+  names: readonly string[],
+  problems: Problems,
+): string | undefined {
+  const path = 'defaultProvider';
+  if (value === undefined) {
+    if (names.length === 1) return names[0];
+    if (names.length > 1) problems.push(M.ambiguousDefaultProvider(path, names));
+    return undefined;
+  }
+  if (typeof value !== 'string') {
+    problems.push(M.notAString(path, `Use one of: ${names.join(', ')}.`));
+    return undefined;
+  }
+  if (names.length > 0 && !names.includes(value)) {
+    problems.push(M.unknownDefaultProvider(path, value, names));
+    return undefined;
+  }
+  return value;
+}
+
+function resolveClock(value: unknown, problems: Problems): Clock {
+  if (value === undefined) return systemClock;
+  if (
+    !isDict(value) ||
+    typeof value.now !== 'function' ||
+    typeof value.setTimeout !== 'function' ||
+    typeof value.clearTimeout !== 'function'
+  ) {
+    problems.push(M.notAFunction('clock (now, setTimeout, clearTimeout)'));
+    return systemClock;
+  }
+  return value as unknown as Clock;
+}
+
+function requiredString(
+  value: unknown,
+  path: string,
+  hint: string,
+  problems: Problems,
+): string | undefined {
+  if (value === undefined || value === null) {
+    problems.push(M.missing(path, hint));
+    return undefined;
+  }
+  if (typeof value !== 'string') {
+    problems.push(M.notAString(path, hint));
+    return undefined;
+  }
+  if (value.trim().length === 0) {
+    problems.push(M.blank(path, hint));
+    return undefined;
+  }
+  return value.trim();
+}
+
+function checkKeys(
+  value: Dict,
+  path: string,
+  allowed: readonly string[],
+  problems: Problems,
+): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) problems.push(M.unknownKey(path ? `${path}.${key}` : key, allowed));
+  }
+}
+
+function isDict(value: unknown): value is Dict {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function envName(providerName: string): string {
+  return providerName.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}

@@ -1,0 +1,474 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { SimulatedFault } from './simulated-fault.js';
+
+export interface SimulatedLatency {
+  /** Before the response headers. A `[min, max]` pair draws uniformly. Default 0. */
+  firstByteMs?: number | readonly [number, number];
+  /** Between two stream chunks (a unary answer waits chunks × this before its headers). Default 0. */
+  perChunkMs?: number;
+}
+
+export interface SimulatedProviderOptions {
+  /** Default 0: a free port. The server always listens on loopback. */
+  port?: number;
+  /** When set, requests without `Authorization: Bearer <apiKey>` get 401. */
+  apiKey?: string;
+  /** The model reported when the request names none. Default `sim-model`. */
+  model?: string;
+  /** Content chunks per answer. Default 8. */
+  chunks?: number;
+  latency?: SimulatedLatency;
+  /** Reported usage; by default prompt tokens are ⌈characters / 4⌉ and completion tokens = chunks. */
+  usage?: { promptTokens?: number; completionTokens?: number; cachedTokens?: number };
+  /** Random source for fault rates and latency ranges. Default `Math.random`. */
+  random?: () => number;
+}
+
+export type RecordedOutcome = 'in-progress' | 'completed' | 'faulted' | 'aborted';
+
+/** One request as the simulated provider saw it. The authorization header is never kept. */
+export interface RecordedRequest {
+  seq: number;
+  method: string;
+  path: string;
+  /** Request headers, without `authorization`. */
+  headers: Record<string, string | string[] | undefined>;
+  /** Whether the request carried the expected bearer key (always true when no key is set). */
+  authorized: boolean;
+  body: Record<string, unknown> | undefined;
+  stream: boolean;
+  fault?: SimulatedFault;
+  startedAt: number;
+  endedAt?: number;
+  /** `aborted`: the client closed the connection before the answer was complete. */
+  outcome: RecordedOutcome;
+}
+
+/**
+ * An OpenAI-compatible provider on loopback, for tests and local runs: `POST /v1/chat/completions`
+ * (unary and SSE) and `GET /v1/models`, with deterministic content and scriptable faults.
+ *
+ * ```ts
+ * const provider = await SimulatedProvider.start({ chunks: 5 });
+ * provider.failNext({ type: 'status', status: 503 });      // the next request fails, then ok
+ * provider.setFaultRate({ type: 'reset-before-headers' }, 0.1); // and 10% of the rest
+ * // ... point the module at provider.baseUrl ...
+ * expect(provider.requests).toHaveLength(2);
+ * await provider.close();
+ * ```
+ */
+export class SimulatedProvider {
+  readonly requests: RecordedRequest[] = [];
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #script: (SimulatedFault | undefined)[] = [];
+  #options: SimulatedProviderOptions;
+  #rate: { fault: SimulatedFault; rate: number } | undefined;
+  #closed = false;
+
+  private constructor(options: SimulatedProviderOptions) {
+    this.#options = options;
+    this.#server = createServer((request, response) => void this.#handle(request, response));
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+  }
+
+  static async start(options: SimulatedProviderOptions = {}): Promise<SimulatedProvider> {
+    const provider = new SimulatedProvider(options);
+    provider.#server.listen(options.port ?? 0, '127.0.0.1');
+    await once(provider.#server, 'listening');
+    return provider;
+  }
+
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  /** The API root to configure as a provider's `baseUrl`. */
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}/v1`;
+  }
+
+  /** Chat-completion requests received, retries included. */
+  get attempts(): number {
+    return this.requests.filter((request) => request.path.endsWith('/chat/completions')).length;
+  }
+
+  /** Requests whose client went away before the answer was complete. */
+  get aborted(): number {
+    return this.requests.filter((request) => request.outcome === 'aborted').length;
+  }
+
+  /** Requests still being answered. */
+  get inProgress(): number {
+    return this.requests.filter((request) => request.outcome === 'in-progress').length;
+  }
+
+  /** Connections open now (idle keep-alive ones included). */
+  get openConnections(): number {
+    return this.#sockets.size;
+  }
+
+  /** Changes content, latency or usage for the requests that follow. */
+  configure(options: Partial<SimulatedProviderOptions>): void {
+    this.#options = { ...this.#options, ...options };
+  }
+
+  /** The next `times` requests show this fault (after any already scripted). */
+  failNext(fault: SimulatedFault, times = 1): void {
+    for (let i = 0; i < times; i++) this.#script.push(fault);
+  }
+
+  /** Scripts the next requests in order; `undefined` is a healthy answer. */
+  script(...faults: (SimulatedFault | undefined)[]): void {
+    this.#script.push(...faults);
+  }
+
+  /** Unscripted requests show `fault` with probability `rate` (0 turns it off). */
+  setFaultRate(fault: SimulatedFault, rate: number): void {
+    this.#rate = rate > 0 ? { fault, rate } : undefined;
+  }
+
+  /** Forgets recorded requests and scripted faults. */
+  reset(): void {
+    this.requests.length = 0;
+    this.#script.length = 0;
+    this.#rate = undefined;
+  }
+
+  /** Resolves once no request is being answered (or after `timeoutMs`). */
+  async settled(timeoutMs = 2_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.inProgress > 0 && Date.now() < until) await delay(5);
+  }
+
+  /** Stops listening and destroys every connection, stalled ones included. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+  }
+
+  #nextFault(): SimulatedFault | undefined {
+    if (this.#script.length > 0) return this.#script.shift();
+    if (this.#rate && this.#random() < this.#rate.rate) return this.#rate.fault;
+    return undefined;
+  }
+
+  #random(): number {
+    return (this.#options.random ?? Math.random)();
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const raw = await readBody(request);
+    const url = request.url ?? '/';
+    const { authorization, ...headers } = request.headers;
+    const authorized =
+      this.#options.apiKey === undefined || authorization === `Bearer ${this.#options.apiKey}`;
+    let body: Record<string, unknown> | undefined;
+    try {
+      body = raw.length > 0 ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const record: RecordedRequest = {
+      seq: this.requests.length + 1,
+      method: request.method ?? 'GET',
+      path: url,
+      headers,
+      authorized,
+      body,
+      stream: body?.stream === true,
+      startedAt: Date.now(),
+      outcome: 'in-progress',
+    };
+    this.requests.push(record);
+    response.once('close', () => {
+      record.endedAt = Date.now();
+      if (record.outcome === 'in-progress') {
+        record.outcome = response.writableFinished ? 'completed' : 'aborted';
+      }
+    });
+    response.setHeader('x-request-id', `sim-${record.seq}`);
+
+    if (!authorized)
+      return sendError(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
+    if (request.method === 'GET' && url === '/v1/models') return this.#models(response);
+    if (request.method !== 'POST' || url !== '/v1/chat/completions') {
+      return sendError(response, 404, `No route for ${request.method} ${url}.`, 'not_found');
+    }
+    if (!body || !Array.isArray(body.messages)) {
+      return sendError(
+        response,
+        400,
+        'The body must be JSON with a messages array.',
+        'invalid_body',
+      );
+    }
+    record.fault = this.#nextFault();
+    const answer = new Answer(this.#options, body, record.seq);
+    await this.#answer(record, answer, request, response);
+  }
+
+  #models(response: ServerResponse): void {
+    sendJson(response, 200, {
+      object: 'list',
+      data: [
+        {
+          id: this.#options.model ?? 'sim-model',
+          object: 'model',
+          created: 0,
+          owned_by: 'simulated',
+        },
+      ],
+    });
+  }
+
+  async #answer(
+    record: RecordedRequest,
+    answer: Answer,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> {
+    const fault = record.fault;
+    const gone = () => response.destroyed || this.#closed;
+    const fail = () => {
+      record.outcome = 'faulted';
+    };
+
+    if (fault?.type === 'stall-before-headers') {
+      fail();
+      return; // the socket stays open and silent
+    }
+    await delay(this.#firstByteMs());
+    if (gone()) return;
+    if (fault?.type === 'reset-before-headers') {
+      fail();
+      request.socket.destroy();
+      return;
+    }
+    if (fault?.type === 'status') {
+      fail();
+      if (fault.retryAfter !== undefined)
+        response.setHeader('retry-after', String(fault.retryAfter));
+      if (fault.retryAfterMs !== undefined)
+        response.setHeader('retry-after-ms', String(fault.retryAfterMs));
+      if (fault.shouldRetry !== undefined)
+        response.setHeader('x-should-retry', String(fault.shouldRetry));
+      return sendError(
+        response,
+        fault.status,
+        fault.message ?? `Simulated ${fault.status}.`,
+        'simulated',
+      );
+    }
+
+    if (!record.stream) {
+      await delay(answer.pieces.length * (this.#options.latency?.perChunkMs ?? 0));
+      if (gone()) return;
+      const text = JSON.stringify(answer.completion());
+      if (fault?.type === 'malformed-json') {
+        fail();
+        return sendRaw(
+          response,
+          200,
+          'application/json',
+          text.slice(0, Math.floor(text.length / 2)),
+        );
+      }
+      if (fault?.type === 'reset-mid-body' || fault?.type === 'stall-mid-stream') {
+        fail();
+        response.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': text.length,
+        });
+        response.write(text.slice(0, Math.floor(text.length / 2)));
+        if (fault.type === 'reset-mid-body') setImmediate(() => request.socket.destroy());
+        return;
+      }
+      if (fault?.type === 'slow-trickle')
+        return trickle(response, 'application/json', text, fault, gone);
+      return sendRaw(response, 200, 'application/json', text);
+    }
+
+    const frames = answer.frames();
+    if (fault?.type === 'slow-trickle')
+      return trickle(response, 'text/event-stream', frames.join(''), fault, gone);
+    response.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    response.flushHeaders();
+    const cut = Math.max(
+      1,
+      Math.min(
+        answer.pieces.length,
+        (fault && 'afterChunks' in fault ? fault.afterChunks : undefined) ??
+          Math.ceil(answer.pieces.length / 2),
+      ),
+    );
+    const perChunkMs = this.#options.latency?.perChunkMs ?? 0;
+    for (let i = 0; i < frames.length; i++) {
+      const isContent = i < answer.pieces.length;
+      if (isContent && i === cut && fault) {
+        switch (fault.type) {
+          case 'reset-mid-body':
+            fail();
+            request.socket.destroy();
+            return;
+          case 'stall-mid-stream':
+            fail();
+            return;
+          case 'malformed-sse':
+            fail();
+            response.end('data: {"id": "broken", "choices": [\n\n');
+            return;
+          case 'error-frame':
+            fail();
+            response.end(
+              `data: ${JSON.stringify({ error: { message: fault.message ?? 'Simulated failure mid-stream.', type: fault.errorType ?? 'server_error', code: null } })}\n\n`,
+            );
+            return;
+        }
+      }
+      if (fault?.type === 'no-done' && i === frames.length - 1) {
+        fail();
+        response.end();
+        return;
+      }
+      if (isContent && i > 0 && perChunkMs > 0) await delay(perChunkMs);
+      if (gone()) return;
+      if (!response.write(frames[i])) await once(response, 'drain').catch(() => undefined);
+    }
+    response.end();
+  }
+
+  #firstByteMs(): number {
+    const value = this.#options.latency?.firstByteMs ?? 0;
+    if (typeof value === 'number') return value;
+    const [min, max] = value;
+    return min + this.#random() * (max - min);
+  }
+}
+
+/** The deterministic answer to one request. */
+class Answer {
+  readonly pieces: string[];
+  readonly model: string;
+  readonly id: string;
+  readonly created = Math.floor(Date.now() / 1000);
+  readonly #usage: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    prompt_tokens_details?: { cached_tokens: number };
+  };
+  readonly #includeUsage: boolean;
+
+  constructor(options: SimulatedProviderOptions, body: Record<string, unknown>, seq: number) {
+    const count = options.chunks ?? 8;
+    this.pieces = Array.from({ length: count }, (_, i) => `tok${i} `);
+    this.model = typeof body.model === 'string' ? body.model : (options.model ?? 'sim-model');
+    this.id = `chatcmpl-sim-${seq}`;
+    const characters = JSON.stringify(body.messages).length;
+    const prompt = options.usage?.promptTokens ?? Math.ceil(characters / 4);
+    const completion = options.usage?.completionTokens ?? count;
+    this.#usage = {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+      ...(options.usage?.cachedTokens !== undefined
+        ? { prompt_tokens_details: { cached_tokens: options.usage.cachedTokens } }
+        : {}),
+    };
+    const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
+    this.#includeUsage = streamOptions?.include_usage === true;
+  }
+
+  completion(): Record<string, unknown> {
+    return {
+      id: this.id,
+      object: 'chat.completion',
+      created: this.created,
+      model: this.model,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: this.pieces.join('') },
+          finish_reason: 'stop',
+          logprobs: null,
+        },
+      ],
+      usage: this.#usage,
+    };
+  }
+
+  /** Every SSE frame of the answer: content chunks, the finish chunk, usage when asked, `[DONE]`. */
+  frames(): string[] {
+    const usage = this.#includeUsage ? { usage: null } : {};
+    const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+      `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, finish_reason: finish }], ...usage })}\n\n`;
+    const frames = this.pieces.map((piece, i) =>
+      chunk(i === 0 ? { role: 'assistant', content: piece } : { content: piece }, null),
+    );
+    frames.push(chunk({}, 'stop'));
+    if (this.#includeUsage) {
+      frames.push(
+        `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: this.#usage })}\n\n`,
+      );
+    }
+    frames.push('data: [DONE]\n\n');
+    return frames;
+  }
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const part of request) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function sendRaw(response: ServerResponse, status: number, type: string, text: string): void {
+  response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+function sendJson(response: ServerResponse, status: number, value: unknown): void {
+  sendRaw(response, status, 'application/json', JSON.stringify(value));
+}
+
+function sendError(response: ServerResponse, status: number, message: string, code: string): void {
+  sendJson(response, status, {
+    error: {
+      message,
+      type: status >= 500 ? 'server_error' : 'invalid_request_error',
+      code,
+      param: null,
+    },
+  });
+}
+
+async function trickle(
+  response: ServerResponse,
+  type: string,
+  text: string,
+  fault: { bytesPerTick?: number; tickMs?: number },
+  gone: () => boolean,
+): Promise<void> {
+  const bytes = Buffer.from(text);
+  const step = fault.bytesPerTick ?? 16;
+  response.writeHead(200, { 'content-type': type, 'content-length': bytes.length });
+  for (let offset = 0; offset < bytes.length; offset += step) {
+    if (gone()) return;
+    response.write(bytes.subarray(offset, offset + step));
+    await delay(fault.tickMs ?? 10);
+  }
+  response.end();
+}

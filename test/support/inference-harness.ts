@@ -1,0 +1,66 @@
+import 'reflect-metadata';
+import { Test } from '@nestjs/testing';
+import type { INestApplicationContext } from '@nestjs/common';
+import {
+  InferenceModule,
+  InferenceService,
+  type InferenceModuleOptions,
+  type ProviderOptions,
+} from '../../lib/index.js';
+import { ProviderRegistry } from '../../lib/client/provider.registry.js';
+import { SimulatedProvider, type SimulatedProviderOptions } from '../../lib/testing/index.js';
+
+export const TEST_API_KEY = 'sk-test-0123456789abcdef-SECRET';
+
+export interface Harness {
+  provider: SimulatedProvider;
+  service: InferenceService;
+  registry: ProviderRegistry;
+  app: INestApplicationContext;
+  close(): Promise<void>;
+}
+
+/** A simulated provider and an app context with `InferenceModule` pointed at it. */
+export async function startHarness(
+  simulated: SimulatedProviderOptions = {},
+  provider: Partial<ProviderOptions> = {},
+  module: Partial<InferenceModuleOptions> = {},
+): Promise<Harness> {
+  const sim = await SimulatedProvider.start({ apiKey: TEST_API_KEY, ...simulated });
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      InferenceModule.forRoot({
+        providers: {
+          sim: {
+            baseUrl: sim.baseUrl,
+            apiKey: TEST_API_KEY,
+            defaultModel: 'sim-model',
+            ...provider,
+            retry: { baseDelayMs: 1, maxDelayMs: 20, ...provider.retry },
+          },
+        },
+        ...module,
+      }),
+    ],
+  }).compile();
+  const app = await moduleRef.init();
+  return {
+    provider: sim,
+    service: app.get(InferenceService),
+    registry: app.get(ProviderRegistry),
+    app,
+    async close() {
+      await app.close();
+      await sim.close();
+    },
+  };
+}
+
+export const hello = { messages: [{ role: 'user' as const, content: 'Hello there' }] };
+
+/** Collects every chunk of an async iterable. */
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
