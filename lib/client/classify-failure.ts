@@ -12,6 +12,7 @@ import {
   redactSecrets,
   type FailurePhase,
 } from '../errors/index.js';
+import type { AttemptTimeout } from './attempt-scope.js';
 import type { CallScope } from './call-scope.js';
 import { retryAfterMs, shouldRetryHeader } from './retry-after.js';
 import { SseOverflowError } from './sse.decoder.js';
@@ -47,6 +48,8 @@ export interface FailureContext {
   provider: string;
   requestId: string;
   scope: CallScope;
+  /** Which of the attempt's own timers fired, if one did. */
+  timedOut?: AttemptTimeout;
   /** Where the attempt was: before the response headers, or reading the body. */
   phase: 'headers' | 'body';
   attempts: number;
@@ -80,6 +83,9 @@ export function classifyFailure(error: unknown, ctx: FailureContext): InferenceE
       { ...base, phase: 'deadline', retryable: true },
     );
   }
+
+  if (ctx.timedOut === 'headers') return timeout('headers', 'waiting for headers from', ctx, base);
+  if (ctx.timedOut === 'idle') return timeout('idle', 'waiting for the next bytes from', ctx, base);
 
   if (error instanceof UpstreamFault) {
     const Type =

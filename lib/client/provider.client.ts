@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { Pool, type Dispatcher } from 'undici';
 import type { InferenceError } from '../errors/index.js';
 import type { ResolvedProviderOptions, TimeoutOptions } from '../options/index.js';
+import { AttemptScope } from './attempt-scope.js';
 import { CallScope } from './call-scope.js';
 import type {
   ChatCompletion,
@@ -49,10 +50,12 @@ export type ResolvedChatRequest = ChatCompletionRequest & { model: string };
 interface Attempt {
   number: number;
   phase: 'headers' | 'body';
+  scope: AttemptScope;
   upstreamRequestId?: string;
 }
 
 interface OpenStream {
+  attempt: Attempt;
   response: Dispatcher.ResponseData;
   reader: SseChunkReader;
   first: ChatCompletionChunk | undefined;
@@ -115,7 +118,11 @@ export class ProviderClient {
         const response = await this.#send(body, 'application/json', scope, call, attempt);
         const timeToHeadersMs = scope.elapsedMs();
         attempt.phase = 'body';
-        const completion = parseCompletion(await response.body.text());
+        const text = await readAll(response.body, (read) =>
+          attempt.scope.idle(read, this.#timeouts(call).idleMs),
+        );
+        attempt.scope.end();
+        const completion = parseCompletion(text);
         const inference: InferenceMetadata = {
           provider: this.name,
           model: completion.model ?? request.model,
@@ -166,10 +173,14 @@ export class ProviderClient {
         const response = await this.#send(body, 'text/event-stream', scope, call, attempt);
         const timeToHeadersMs = scope.elapsedMs();
         attempt.phase = 'body';
-        const reader = new SseChunkReader(response.body);
+        const idleMs = this.#timeouts(call).idleMs;
+        const reader = new SseChunkReader(response.body, (read) =>
+          attempt.scope.idle(read, idleMs),
+        );
         try {
           const first = await reader.read();
           return {
+            attempt,
             response,
             reader,
             first,
@@ -183,11 +194,9 @@ export class ProviderClient {
       });
       summary.timeToHeadersMs = open.timeToHeadersMs;
       summary.upstreamRequestId = open.upstreamRequestId;
+      const attempt = open.attempt;
       const failure = (error: unknown) =>
-        classifyFailure(
-          error,
-          this.#failureContext(scope, call, summary.attempts, 'body', open?.upstreamRequestId),
-        );
+        classifyFailure(error, this.#failureContext(scope, call, attempt));
 
       let chunk = open.first;
       while (chunk !== undefined) {
@@ -219,6 +228,7 @@ export class ProviderClient {
         scope.cancel();
         open?.response.body.destroy();
       }
+      open?.attempt.scope.end();
       scope.dispose();
       summary.durationMs = scope.elapsedMs();
       call.onEnd?.(summary);
@@ -251,15 +261,17 @@ export class ProviderClient {
         ? this.#retry
         : new RetryPolicy({ ...this.options.retry, maxRetries: call.maxRetries }, this.random);
     for (let number = 1; ; number++) {
-      const attempt: Attempt = { number, phase: 'headers' };
+      const attempt: Attempt = {
+        number,
+        phase: 'headers',
+        scope: new AttemptScope(this.clock, scope),
+      };
       let error: InferenceError;
       try {
         return await run(attempt);
       } catch (thrown) {
-        error = classifyFailure(
-          thrown,
-          this.#failureContext(scope, call, number, attempt.phase, attempt.upstreamRequestId),
-        );
+        error = classifyFailure(thrown, this.#failureContext(scope, call, attempt));
+        attempt.scope.end();
       }
       const delay = policy.nextDelay(error, number, scope.remainingMs());
       if (delay === undefined) throw error;
@@ -269,7 +281,7 @@ export class ProviderClient {
       try {
         await sleep(this.clock, delay, scope.signal);
       } catch (thrown) {
-        throw classifyFailure(thrown, this.#failureContext(scope, call, number, 'headers'));
+        throw classifyFailure(thrown, this.#failureContext(scope, call, attempt));
       }
     }
   }
@@ -282,21 +294,24 @@ export class ProviderClient {
     call: ProviderCallOptions,
     attempt: Attempt,
   ): Promise<Dispatcher.ResponseData> {
-    const timeouts = { ...this.options.timeouts, ...call.timeouts };
-    const response = await this.#pool.request({
-      method: 'POST',
-      path: this.#path,
-      headers: {
-        ...callHeaders(call.headers),
-        ...this.#headers,
-        accept,
-        'x-request-id': call.requestId,
-      },
-      body,
-      signal: scope.signal,
-      headersTimeout: timeouts.headersMs,
-      bodyTimeout: timeouts.idleMs,
-    });
+    attempt.scope.arm('headers', this.#timeouts(call).headersMs);
+    const response = await this.#pool
+      .request({
+        method: 'POST',
+        path: this.#path,
+        headers: {
+          ...callHeaders(call.headers),
+          ...this.#headers,
+          accept,
+          'x-request-id': call.requestId,
+        },
+        body,
+        signal: attempt.scope.signal,
+        // The attempt's own timers enforce these, precisely; undici's tick every 500 ms.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      })
+      .finally(() => attempt.scope.disarm());
     const upstreamId = response.headers['x-request-id'];
     attempt.upstreamRequestId = Array.isArray(upstreamId) ? upstreamId[0] : upstreamId;
     if (response.statusCode >= 200 && response.statusCode < 300) return response;
@@ -306,24 +321,23 @@ export class ProviderClient {
       response.headers,
       text,
       this.clock.now(),
-      this.#failureContext(scope, call, attempt.number, 'headers', attempt.upstreamRequestId),
+      this.#failureContext(scope, call, attempt),
     );
   }
 
-  #failureContext(
-    scope: CallScope,
-    call: ProviderCallOptions,
-    attempts: number,
-    phase: 'headers' | 'body',
-    upstreamRequestId?: string,
-  ): FailureContext {
+  #timeouts(call: ProviderCallOptions): TimeoutOptions {
+    return call.timeouts ? { ...this.options.timeouts, ...call.timeouts } : this.options.timeouts;
+  }
+
+  #failureContext(scope: CallScope, call: ProviderCallOptions, attempt: Attempt): FailureContext {
     return {
       provider: this.name,
       requestId: call.requestId,
       scope,
-      phase,
-      attempts,
-      upstreamRequestId,
+      timedOut: attempt.scope.timedOut,
+      phase: attempt.phase,
+      attempts: attempt.number,
+      upstreamRequestId: attempt.upstreamRequestId,
       secrets: this.#secrets,
     };
   }
@@ -361,6 +375,20 @@ function callHeaders(headers: Record<string, string> | undefined): Record<string
     if (!OWNED_HEADERS.has(name.toLowerCase())) result[name.toLowerCase()] = value;
   }
   return result;
+}
+
+/** Reads a whole body as text; `wait` bounds each read (the idle timeout). */
+async function readAll(
+  body: Dispatcher.ResponseData['body'],
+  wait: <T>(read: Promise<T>) => Promise<T>,
+): Promise<string> {
+  const reads = body[Symbol.asyncIterator]();
+  const parts: Buffer[] = [];
+  for (;;) {
+    const { value, done } = await wait(reads.next());
+    if (done) return Buffer.concat(parts).toString('utf8');
+    parts.push(value as Buffer);
+  }
 }
 
 /** Reads up to `limit` bytes of a body as text, then discards the rest. */

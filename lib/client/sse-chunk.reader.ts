@@ -17,7 +17,11 @@ export class SseChunkReader {
   #next = 0;
   #done = false;
 
-  constructor(body: AsyncIterable<Uint8Array>) {
+  /** @param wait bounds each network read (the idle timeout); by default reads are unbounded. */
+  constructor(
+    body: AsyncIterable<Uint8Array>,
+    private readonly wait: <T>(read: Promise<T>) => Promise<T> = (read) => read,
+  ) {
     this.#body = body[Symbol.asyncIterator]();
   }
 
@@ -35,7 +39,7 @@ export class SseChunkReader {
         continue;
       }
       if (this.#done) return undefined;
-      const { value, done } = await this.#body.next();
+      const { value, done } = await this.wait(this.#body.next());
       if (done) {
         throw new UpstreamFault('incomplete', 'the stream ended without [DONE]', true);
       }
@@ -47,7 +51,7 @@ export class SseChunkReader {
   /** Reads what is left after `[DONE]`, so the socket goes back to the pool for reuse. */
   async drain(): Promise<void> {
     for (;;) {
-      const { done } = await this.#body.next();
+      const { done } = await this.wait(this.#body.next());
       if (done) return;
     }
   }

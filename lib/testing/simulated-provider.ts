@@ -289,7 +289,10 @@ export class SimulatedProvider {
           'content-length': text.length,
         });
         response.write(text.slice(0, Math.floor(text.length / 2)));
-        if (fault.type === 'reset-mid-body') setImmediate(() => request.socket.destroy());
+        if (fault.type === 'reset-mid-body') {
+          await flushed(response);
+          request.socket.destroy();
+        }
         return;
       }
       if (fault?.type === 'slow-trickle')
@@ -321,6 +324,8 @@ export class SimulatedProvider {
         switch (fault.type) {
           case 'reset-mid-body':
             fail();
+            // What was written reaches the client before the connection drops.
+            await flushed(response);
             request.socket.destroy();
             return;
           case 'stall-mid-stream':
@@ -427,6 +432,11 @@ class Answer {
     frames.push('data: [DONE]\n\n');
     return frames;
   }
+}
+
+/** Resolves once everything written so far has been handed to the socket. */
+function flushed(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => response.write('', () => resolve()));
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Test } from '@nestjs/testing';
-import type { INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext, LoggerService } from '@nestjs/common';
+import { inspect } from 'node:util';
 import {
   InferenceModule,
   InferenceService,
@@ -12,7 +13,33 @@ import { SimulatedProvider, type SimulatedProviderOptions } from '../../lib/test
 
 export const TEST_API_KEY = 'sk-test-0123456789abcdef-SECRET';
 
+/** Every line the Nest logger printed during a harness's life. */
+export class CapturingLogger implements LoggerService {
+  readonly lines: string[] = [];
+  log(message: unknown, ...rest: unknown[]) {
+    this.#add('log', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]) {
+    this.#add('error', message, rest);
+  }
+  warn(message: unknown, ...rest: unknown[]) {
+    this.#add('warn', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]) {
+    this.#add('debug', message, rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]) {
+    this.#add('verbose', message, rest);
+  }
+  #add(level: string, message: unknown, rest: unknown[]) {
+    this.lines.push(
+      `${level} ${inspect(message, { depth: 5 })} ${rest.map((r) => inspect(r, { depth: 5 })).join(' ')}`,
+    );
+  }
+}
+
 export interface Harness {
+  logger: CapturingLogger;
   provider: SimulatedProvider;
   service: InferenceService;
   registry: ProviderRegistry;
@@ -27,6 +54,7 @@ export async function startHarness(
   module: Partial<InferenceModuleOptions> = {},
 ): Promise<Harness> {
   const sim = await SimulatedProvider.start({ apiKey: TEST_API_KEY, ...simulated });
+  const logger = new CapturingLogger();
   const moduleRef = await Test.createTestingModule({
     imports: [
       InferenceModule.forRoot({
@@ -42,9 +70,12 @@ export async function startHarness(
         ...module,
       }),
     ],
-  }).compile();
+  })
+    .setLogger(logger)
+    .compile();
   const app = await moduleRef.init();
   return {
+    logger,
     provider: sim,
     service: app.get(InferenceService),
     registry: app.get(ProviderRegistry),
