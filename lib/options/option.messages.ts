@@ -1,11 +1,14 @@
+const ADD_PROVIDER =
+  "Add at least one, for example providers: { main: { baseUrl: 'https://api.example.com/v1', apiKey: process.env.API_KEY } }.";
+
 /**
  * Every message for a bad option, in one place. Each names the field path and says how to fix it.
  */
 export const OptionMessages = {
   notAnObject: (path: string) =>
     `${path} must be an object. Pass InferenceModule.forRoot({ providers: { name: { baseUrl, apiKey } } }).`,
-  noProviders: (path: string) =>
-    `${path} has no providers. Add at least one, for example providers: { main: { baseUrl: 'https://api.example.com/v1', apiKey: process.env.API_KEY } }.`,
+  noProviders: (path: string) => `${path} has no providers. ${ADD_PROVIDER}`,
+  missingProviders: (path: string) => `${path} is missing. ${ADD_PROVIDER}`,
   badProviderName: (path: string) =>
     `${path} is not a usable provider name. Use letters, digits, '-' or '_' (it appears in logs and metrics).`,
   missing: (path: string, hint: string) => `${path} is missing. ${hint}`,

@@ -54,7 +54,7 @@ export function resolveInferenceOptions(input: unknown): ResolvedInferenceOption
   const providers = new Map<string, ResolvedProviderOptions>();
   const rawProviders = input.providers;
   if (rawProviders === undefined) {
-    problems.push(M.noProviders('providers'));
+    problems.push(M.missingProviders('providers'));
   } else if (!isDict(rawProviders)) {
     problems.push(M.notAnObject('providers'));
   } else if (Object.keys(rawProviders).length === 0) {
@@ -121,7 +121,7 @@ function resolveProvider(
     problems,
     positiveDuration,
   );
-  if (timeouts) checkTimeoutOrder(timeouts, `${path}.timeouts`, problems);
+  if (timeouts) fitTimeoutsToTotal(timeouts, raw.timeouts, `${path}.timeouts`, problems);
   const retry = resolveNumbers<RetryOptions>(
     raw.retry,
     `${path}.retry`,
@@ -133,6 +133,9 @@ function resolveProvider(
         ? boundedInteger(value, fieldPath, 0, MAX_RETRIES)
         : boundedInteger(value, fieldPath, 0, MAX_DURATION_MS),
   );
+  if (retry && !isSet(raw.retry, 'baseDelayMs')) {
+    retry.baseDelayMs = Math.min(retry.baseDelayMs, retry.maxDelayMs);
+  }
   if (retry && retry.baseDelayMs > retry.maxDelayMs) {
     problems.push(
       M.baseAboveMax(
@@ -276,9 +279,20 @@ function boundedInteger(value: unknown, path: string, min: number, max: number):
   return value;
 }
 
-function checkTimeoutOrder(timeouts: TimeoutOptions, path: string, problems: Problems): void {
+/**
+ * No timeout may outlast the total budget. A default is lowered to fit a smaller `totalMs`; a
+ * value the user set is an error, since it could never fire.
+ */
+function fitTimeoutsToTotal(
+  timeouts: TimeoutOptions,
+  given: unknown,
+  path: string,
+  problems: Problems,
+): void {
   for (const field of ['connectMs', 'headersMs', 'idleMs'] as const) {
-    if (timeouts[field] > timeouts.totalMs) {
+    if (!isSet(given, field)) {
+      timeouts[field] = Math.min(timeouts[field], timeouts.totalMs);
+    } else if (timeouts[field] > timeouts.totalMs) {
       problems.push(
         M.exceedsTotal(`${path}.${field}`, timeouts[field], `${path}.totalMs`, timeouts.totalMs),
       );
@@ -352,6 +366,10 @@ function checkKeys(
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) problems.push(M.unknownKey(path ? `${path}.${key}` : key, allowed));
   }
+}
+
+function isSet(group: unknown, field: string): boolean {
+  return isDict(group) && group[field] !== undefined;
 }
 
 function isDict(value: unknown): value is Dict {

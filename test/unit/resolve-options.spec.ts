@@ -1,0 +1,238 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { InferenceOptionsError } from '../../lib/index.js';
+import { resolveInferenceOptions } from '../../lib/options/resolve-options.js';
+
+const KEY = 'sk-live-abcdef0123456789';
+const good = (provider: Record<string, unknown> = {}, top: Record<string, unknown> = {}) => ({
+  providers: { next: { baseUrl: 'https://api.example.com/v1', apiKey: KEY, ...provider } },
+  ...top,
+});
+
+/** [what is wrong, options, a fragment the message must contain (field path and remedy)] */
+const badConfigs: [string, unknown, RegExp][] = [
+  ['options are not an object', 'nope', /The module options must be an object/],
+  ['no providers field', {}, /providers is missing\. Add at least one/],
+  ['empty providers map', { providers: {} }, /providers has no providers/],
+  [
+    'provider is not an object',
+    { providers: { next: 'https://x' } },
+    /providers\.next must be an object/,
+  ],
+  [
+    'missing apiKey',
+    good({ apiKey: undefined }),
+    /providers\.next\.apiKey is missing\. Set it to the provider's API key/,
+  ],
+  ['blank apiKey', good({ apiKey: '   ' }), /providers\.next\.apiKey is empty\. .*NEXT_API_KEY/],
+  ['apiKey not a string', good({ apiKey: 42 }), /providers\.next\.apiKey must be a string/],
+  ['missing baseUrl', good({ baseUrl: undefined }), /providers\.next\.baseUrl is missing/],
+  [
+    'malformed baseUrl',
+    good({ baseUrl: 'api.example.com/v1' }),
+    /providers\.next\.baseUrl is not a valid URL/,
+  ],
+  [
+    'non-http baseUrl',
+    good({ baseUrl: 'ftp://api.example.com' }),
+    /providers\.next\.baseUrl uses 'ftp:'.*http:\/\/ or https:\/\//,
+  ],
+  [
+    'credentials in baseUrl',
+    good({ baseUrl: 'https://user:pw@api.example.com' }),
+    /providers\.next\.baseUrl carries credentials/,
+  ],
+  [
+    'query in baseUrl',
+    good({ baseUrl: 'https://api.example.com/v1?key=1' }),
+    /providers\.next\.baseUrl has a query string/,
+  ],
+  [
+    'negative timeout',
+    good({ timeouts: { idleMs: -5 } }),
+    /providers\.next\.timeouts\.idleMs must be a positive integer.*got -5/,
+  ],
+  [
+    'zero timeout',
+    good({ timeouts: { connectMs: 0 } }),
+    /providers\.next\.timeouts\.connectMs must be a positive integer.*got 0/,
+  ],
+  [
+    'timeout as a string',
+    good({ timeouts: { totalMs: '30s' } }),
+    /providers\.next\.timeouts\.totalMs .*got the string '30s'/,
+  ],
+  [
+    'headersMs above totalMs',
+    good({ timeouts: { headersMs: 9000, totalMs: 5000 } }),
+    /providers\.next\.timeouts\.headersMs \(9000 ms\) is longer than providers\.next\.timeouts\.totalMs \(5000 ms\)/,
+  ],
+  [
+    'huge timeout',
+    good({ timeouts: { totalMs: 1e12 } }),
+    /providers\.next\.timeouts\.totalMs is 1000000000000, above the limit/,
+  ],
+  [
+    'negative maxRetries',
+    good({ retry: { maxRetries: -1 } }),
+    /providers\.next\.retry\.maxRetries must be an integer ≥ 0/,
+  ],
+  [
+    'too many retries',
+    good({ retry: { maxRetries: 50 } }),
+    /providers\.next\.retry\.maxRetries is 50, above the limit of 10/,
+  ],
+  [
+    'fractional retries',
+    good({ retry: { maxRetries: 1.5 } }),
+    /providers\.next\.retry\.maxRetries must be an integer/,
+  ],
+  [
+    'baseDelayMs above maxDelayMs',
+    good({ retry: { baseDelayMs: 500, maxDelayMs: 100 } }),
+    /providers\.next\.retry\.baseDelayMs \(500 ms\) is above providers\.next\.retry\.maxDelayMs/,
+  ],
+  [
+    'zero connections',
+    good({ pool: { connections: 0 } }),
+    /providers\.next\.pool\.connections must be a positive integer/,
+  ],
+  [
+    'unknown provider field',
+    good({ timeout: 5000 }),
+    /providers\.next\.timeout is not a known option\. Known options here: baseUrl, apiKey/,
+  ],
+  [
+    'misspelt timeout field',
+    good({ timeouts: { totalMS: 5000 } }),
+    /providers\.next\.timeouts\.totalMS is not a known option.*totalMs/,
+  ],
+  [
+    'reserved header',
+    good({ headers: { Authorization: 'Bearer x' } }),
+    /providers\.next\.headers\.Authorization cannot be set here/,
+  ],
+  [
+    'header with a line break',
+    good({ headers: { 'x-team': 'a\r\nb' } }),
+    /providers\.next\.headers\.x-team must be a string header value without line breaks/,
+  ],
+  ['blank defaultModel', good({ defaultModel: '' }), /providers\.next\.defaultModel is empty/],
+  [
+    'unknown defaultProvider',
+    good({}, { defaultProvider: 'legacy' }),
+    /defaultProvider is 'legacy', which is not a configured provider\. Use one of: next/,
+  ],
+  [
+    'bad provider name',
+    { providers: { 'my provider': { baseUrl: 'https://a.example', apiKey: KEY } } },
+    /providers\.my provider is not a usable provider name/,
+  ],
+  [
+    'unknown top-level option',
+    good({}, { provider: {} }),
+    /^.*  - provider is not a known option/m,
+  ],
+  ['random not a function', good({}, { random: 0.5 }), /random must be a function/],
+];
+
+describe('resolveInferenceOptions', () => {
+  it.each(badConfigs)('rejects %s, naming the field', (_what, options, message) => {
+    expect(() => resolveInferenceOptions(options)).toThrow(InferenceOptionsError);
+    expect(() => resolveInferenceOptions(options)).toThrow(message);
+  });
+
+  it('gives each bad configuration its own message', () => {
+    const messages = badConfigs.map(([, options]) => {
+      try {
+        resolveInferenceOptions(options);
+        return 'accepted';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    });
+    expect(new Set(messages).size).toBe(badConfigs.length);
+  });
+
+  it('lists every problem at once', () => {
+    const error = catchError(() =>
+      resolveInferenceOptions(good({ apiKey: '', baseUrl: 'nope', timeouts: { idleMs: 0 } })),
+    ) as InferenceOptionsError;
+    expect(error.problems).toHaveLength(3);
+  });
+
+  it('requires defaultProvider when there are several providers', () => {
+    const options = {
+      providers: {
+        legacy: { baseUrl: 'https://a.example', apiKey: KEY },
+        next: { baseUrl: 'https://b.example', apiKey: KEY },
+      },
+    };
+    expect(() => resolveInferenceOptions(options)).toThrow(
+      /defaultProvider is missing and there are several providers \(legacy, next\)/,
+    );
+    expect(resolveInferenceOptions({ ...options, defaultProvider: 'next' }).defaultProvider).toBe(
+      'next',
+    );
+  });
+
+  it('fills in defaults and splits the URL into origin and path', () => {
+    const resolved = resolveInferenceOptions(good({ baseUrl: 'https://api.example.com:8443/v1/' }));
+    const next = resolved.providers.get('next')!;
+    expect(resolved.defaultProvider).toBe('next');
+    expect(next.origin).toBe('https://api.example.com:8443');
+    expect(next.basePath).toBe('/v1');
+    expect(next.timeouts).toEqual({
+      connectMs: 5000,
+      headersMs: 60000,
+      idleMs: 30000,
+      totalMs: 120000,
+    });
+    expect(next.retry).toEqual({ maxRetries: 2, baseDelayMs: 250, maxDelayMs: 8000 });
+    expect(next.pool).toEqual({ connections: 128, keepAliveTimeoutMs: 4000 });
+  });
+
+  it('lowers defaults to fit a smaller totalMs or maxDelayMs, but never a value that was set', () => {
+    const next = resolveInferenceOptions(
+      good({ timeouts: { totalMs: 3_000 }, retry: { maxDelayMs: 100 } }),
+    ).providers.get('next')!;
+    expect(next.timeouts).toEqual({
+      connectMs: 3_000,
+      headersMs: 3_000,
+      idleMs: 3_000,
+      totalMs: 3_000,
+    });
+    expect(next.retry.baseDelayMs).toBe(100);
+    expect(() =>
+      resolveInferenceOptions(good({ timeouts: { totalMs: 3_000, idleMs: 4_000 } })),
+    ).toThrow(/timeouts\.idleMs \(4000 ms\) is longer than/);
+  });
+
+  it('never shows the API key when the resolved options are logged or serialised', () => {
+    const resolved = resolveInferenceOptions(good());
+    const provider = resolved.providers.get('next')!;
+    for (const view of [
+      inspect(resolved, { depth: 10 }),
+      JSON.stringify(provider),
+      String(provider.apiKey),
+      `${provider.apiKey}`,
+    ]) {
+      expect(view).not.toContain(KEY);
+    }
+    expect(provider.apiKey.reveal()).toBe(KEY);
+  });
+
+  it('never quotes the API key in an error', () => {
+    const error = catchError(() => resolveInferenceOptions(good({ baseUrl: KEY }))) as Error;
+    expect(error.message).not.toContain(KEY);
+  });
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}
