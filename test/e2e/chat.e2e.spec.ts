@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { lastValueFrom, toArray } from 'rxjs';
+import type { StreamSummary } from '../../lib/index.js';
 import { collect, hello, startHarness, type Harness } from '../support/inference-harness.js';
 
 describe('InferenceService over real HTTP', () => {
@@ -36,5 +37,81 @@ describe('InferenceService over real HTTP', () => {
       stream: true,
       stream_options: { include_usage: true },
     });
+  });
+});
+
+describe('usage in streams', () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it('passes the usage chunk through when the caller asked for it', async () => {
+    h = await startHarness({ chunks: 2, usage: { promptTokens: 11, completionTokens: 2 } });
+    const chunks = await collect(
+      h.service.stream({ ...hello, stream_options: { include_usage: true } }),
+    );
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 11, completion_tokens: 2 },
+    });
+  });
+
+  it('strips it when the caller did not ask, but still reports usage at the end', async () => {
+    h = await startHarness({ chunks: 2, usage: { promptTokens: 11, completionTokens: 2 } });
+    let summary: StreamSummary | undefined;
+    const chunks = await collect(h.service.stream(hello, { onEnd: (s) => (summary = s) }));
+    expect(chunks.some((c) => c.choices.length === 0 || 'usage' in c)).toBe(false);
+    expect(summary).toMatchObject({
+      outcome: 'completed',
+      finishReason: 'stop',
+      chunks: 3,
+      usage: { prompt_tokens: 11, completion_tokens: 2, total_tokens: 13 },
+    });
+  });
+
+  it('reports the same usage streamed and unary', async () => {
+    h = await startHarness({ chunks: 4 });
+    let summary: StreamSummary | undefined;
+    await collect(h.service.stream(hello, { onEnd: (s) => (summary = s) }));
+    const unary = await h.service.chat(hello);
+    expect(summary!.usage).toEqual(unary.usage);
+  });
+});
+
+describe('request validation', () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it.each([
+    ['no messages', { messages: [] }, {}, /non-empty messages array/],
+    [
+      'an unknown provider',
+      hello,
+      { provider: 'nope' },
+      /No provider is named "nope"\. Configured providers: sim/,
+    ],
+    [
+      'a negative timeout',
+      hello,
+      { timeouts: { totalMs: -1 } },
+      /timeouts\.totalMs must be a positive number/,
+    ],
+    ['fractional retries', hello, { maxRetries: 0.5 }, /maxRetries must be an integer/],
+  ])(
+    'rejects %s with a 400-class error before sending',
+    async (_what, request, options, message) => {
+      h = await startHarness();
+      await expect(h.service.chat(request as typeof hello, options)).rejects.toThrow(message);
+      expect(() => h.service.stream(request as typeof hello, options)).toThrow(message);
+      expect(h.provider.attempts).toBe(0);
+    },
+  );
+
+  it('needs a model from the request or the provider', async () => {
+    h = await startHarness({}, { defaultModel: undefined });
+    await expect(h.service.chat(hello)).rejects.toThrow(
+      /No model was named.*providers\.sim\.defaultModel/,
+    );
+    const result = await h.service.chat({ ...hello, model: 'named' });
+    expect(result.model).toBe('named');
   });
 });
