@@ -1,6 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The sample imports the package by name, as users do; tests run it from source.
+  resolve: {
+    alias: [
+      {
+        find: /^nestjs-inference\/testing$/,
+        replacement: new URL('./lib/testing/index.ts', import.meta.url).pathname,
+      },
+      {
+        find: /^nestjs-inference$/,
+        replacement: new URL('./lib/index.ts', import.meta.url).pathname,
+      },
+    ],
+  },
   // Nest's dependency injection reads constructor types from decorator metadata.
   oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
   test: {

@@ -34,12 +34,20 @@ export function openAiErrorBody(error: InferenceError): {
   return {
     error: {
       message: error.message,
-      type: error.retryable ? 'upstream_unavailable' : 'upstream_error',
+      type: errorTypeOf(httpStatusOf(error)),
       code: error.code,
       param: null,
       request_id: error.requestId,
     },
   };
+}
+
+/** OpenAI's error `type` for a status, so SDKs classify the failure as they would OpenAI's. */
+function errorTypeOf(status: number): string {
+  if (status === 429) return 'rate_limit_error';
+  if (status === 504) return 'timeout_error';
+  if (status < 500) return 'invalid_request_error';
+  return 'upstream_error';
 }
 
 /** Maps an inference error to a Nest `HttpException` with an OpenAI-style body (429, 502, 503, 504, 4xx). */

@@ -1,0 +1,59 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Headers,
+  HttpCode,
+  Post,
+  Res,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
+import { InferenceService, type ChatCompletionRequest } from 'nestjs-inference';
+import { writeSse } from './sse-response.js';
+
+/** The two ways a Nest adapter hands out its response: Express's is the Node response itself. */
+type AdapterResponse = ServerResponse | { raw: ServerResponse; hijack(): void };
+
+/**
+ * OpenAI's chat-completions endpoint, so OpenAI's own SDKs can use the gateway unchanged.
+ * `x-inference-provider: next` pins a call to a provider.
+ */
+@Controller('v1')
+export class ChatCompletionsController {
+  constructor(
+    private readonly inference: InferenceService,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  @Post('chat/completions')
+  @HttpCode(200)
+  async create(
+    @Body() body: ChatCompletionRequest,
+    @Headers('x-inference-provider') provider: string | undefined,
+    @Res() response: AdapterResponse,
+  ): Promise<void> {
+    if (typeof body !== 'object' || body === null || !Array.isArray(body.messages)) {
+      throw new BadRequestException({
+        error: {
+          message: 'The body must be a JSON object with a messages array.',
+          type: 'invalid_request_error',
+          code: 'invalid_body',
+          param: 'messages',
+        },
+      });
+    }
+    if (body.stream === true) {
+      const stream = this.inference.stream(body, { provider });
+      if ('raw' in response) {
+        // Fastify: once content is ready, the handler takes over the raw response.
+        await writeSse(stream, response.raw, () => response.hijack());
+      } else {
+        await writeSse(stream, response);
+      }
+      return;
+    }
+    const completion = await this.inference.chat(body, { provider });
+    this.adapterHost.httpAdapter.reply(response, completion, 200);
+  }
+}

@@ -1,0 +1,24 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+import { startSimulatedUpstreams } from './simulated-upstreams.js';
+
+async function bootstrap(): Promise<void> {
+  const logger = new Logger('Gateway');
+  const simulated = await startSimulatedUpstreams(process.env);
+  if (simulated.length > 0) {
+    logger.log(`Simulated providers started for ${simulated.length} side(s): no API key needed.`);
+  }
+  const app = await NestFactory.create(AppModule);
+  app.enableShutdownHooks();
+  const port = Number(process.env.PORT ?? 3000);
+  await app.listen(port, process.env.HOST ?? '127.0.0.1');
+  logger.log(`Gateway listening on ${await app.getUrl()}/v1/chat/completions`);
+
+  const stopSimulated = () => Promise.all(simulated.map((provider) => provider.close()));
+  process.once('beforeExit', () => void stopSimulated());
+  app.getHttpServer().once('close', () => void stopSimulated());
+}
+
+void bootstrap();

@@ -1,0 +1,162 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { INestApplication } from '@nestjs/common';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SimulatedProvider } from '../../lib/testing/index.js';
+import { AppModule } from '../../sample/app.module.js';
+import { adapters, startHttpApp, type AdapterName } from '../support/http-app.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+describe.each(Object.keys(adapters) as AdapterName[])(
+  'sample gateway on %s, with the openai SDK',
+  (adapter) => {
+    let legacy: SimulatedProvider;
+    let next: SimulatedProvider;
+    let app: INestApplication;
+    let client: OpenAI;
+
+    beforeAll(async () => {
+      legacy = await SimulatedProvider.start({ apiKey: 'sk-legacy', chunks: 5 });
+      next = await SimulatedProvider.start({ apiKey: 'sk-next', chunks: 3 });
+      Object.assign(process.env, {
+        INFERENCE_BASE_URL: legacy.baseUrl,
+        INFERENCE_API_KEY: 'sk-legacy',
+        CANARY_BASE_URL: next.baseUrl,
+        CANARY_API_KEY: 'sk-next',
+      });
+      let url: string;
+      ({ app, url } = await startHttpApp(adapter, { imports: [AppModule] }));
+      client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused-by-the-gateway', maxRetries: 0 });
+    });
+    afterAll(async () => {
+      await app.close();
+      await Promise.all([legacy.close(), next.close()]);
+      for (const name of [
+        'INFERENCE_BASE_URL',
+        'INFERENCE_API_KEY',
+        'CANARY_BASE_URL',
+        'CANARY_API_KEY',
+      ]) {
+        delete process.env[name];
+      }
+    });
+    beforeEach(() => {
+      legacy.reset();
+      next.reset();
+    });
+
+    it('answers a unary completion in OpenAI’s format', async () => {
+      const completion = await client.chat.completions.create({
+        model: 'gpt-4.1',
+        messages: [{ role: 'user', content: 'Recommend a book' }],
+      });
+      expect(completion.choices[0]!.message.content).toBe('tok0 tok1 tok2 tok3 tok4 ');
+      expect(completion.usage?.completion_tokens).toBe(5);
+      expect(legacy.attempts).toBe(1);
+    });
+
+    it('streams a completion the SDK can read to the end, usage included when asked', async () => {
+      const stream = await client.chat.completions.create({
+        model: 'gpt-4.1',
+        messages: [{ role: 'user', content: 'Recommend a book' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let text = '';
+      let usage: unknown;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? '';
+        usage ??= chunk.usage ?? undefined;
+      }
+      expect(text).toBe('tok0 tok1 tok2 tok3 tok4 ');
+      expect(usage).toMatchObject({ completion_tokens: 5 });
+    });
+
+    it('sends a call to the other provider when pinned by header', async () => {
+      const completion = await client.chat.completions.create(
+        { model: 'deepseek-v3.2', messages: [{ role: 'user', content: 'hi' }] },
+        { headers: { 'x-inference-provider': 'next' } },
+      );
+      expect(completion.choices[0]!.message.content).toBe('tok0 tok1 tok2 ');
+      expect(next.attempts).toBe(1);
+      expect(legacy.attempts).toBe(0);
+    });
+
+    it('passes upstream failures on as OpenAI-style errors with the mapped status', async () => {
+      // Longer than the retry cap (8 s by default): the gateway passes the wait on instead.
+      legacy.failNext({ type: 'status', status: 429, retryAfter: 30 });
+      const error = await client.chat.completions
+        .create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+      expect((error as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after')).toBe(
+        '30',
+      );
+      expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({
+        code: 'upstream_rate_limited',
+        type: 'rate_limit_error',
+      });
+    });
+
+    it('fails a stream before its first chunk with a real HTTP status', async () => {
+      legacy.failNext({ type: 'status', status: 400, message: 'model not found' });
+      const error = await client.chat.completions
+        .create({ model: 'nope', messages: [{ role: 'user', content: 'hi' }], stream: true })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    });
+
+    it('answers a body without messages with 400 and a reason', async () => {
+      const error = await client.chat.completions
+        .create({ model: 'gpt-4.1' } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(String((error as Error).message)).toMatch(/messages array/);
+    });
+  },
+);
+
+describe('the built sample (what `npm start` runs)', () => {
+  let child: ChildProcess;
+  afterAll(() => {
+    child?.kill('SIGKILL');
+  });
+
+  it('starts with simulated providers and no API key, and serves completions', async () => {
+    const main = `${root}/sample/dist/main.js`;
+    if (!existsSync(main))
+      throw new Error('sample/dist is missing: run `npm run build:sample` (npm test does).');
+    const env = { ...process.env, PORT: '0' };
+    for (const name of [
+      'INFERENCE_BASE_URL',
+      'INFERENCE_API_KEY',
+      'CANARY_BASE_URL',
+      'CANARY_API_KEY',
+    ])
+      delete env[name];
+    child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (data: Buffer) => (output += data.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on('data', () => {
+        const match = /listening on (http:\/\/\S+)\/v1\/chat\/completions/.exec(output);
+        if (match) resolve(match[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`the sample exited with ${code}: ${output}`)));
+    });
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'x', maxRetries: 0 });
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4.1',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(completion.choices[0]!.message.content).toMatch(/^tok0 /);
+    // Nest runs its shutdown hooks, then re-raises the signal.
+    child.kill('SIGTERM');
+    const [code, signal] = await once(child, 'exit');
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+});
