@@ -50,15 +50,12 @@ describe('package.json', () => {
   });
 
   it('maps types, import, require and default for every entry point', () => {
-    expect(Object.keys(manifest.exports).sort()).toEqual(['.', './package.json', './testing']);
-    for (const [subpath, target] of Object.entries<Record<string, string> | string>(
-      manifest.exports,
-    )) {
-      if (subpath === './package.json') {
-        expect(target).toBe('./package.json');
-        continue;
-      }
-      const conditions = target as Record<string, string>;
+    expect(Object.keys(manifest.exports).toSorted()).toEqual(['.', './package.json', './testing']);
+    expect(manifest.exports['./package.json']).toBe('./package.json');
+    const entryPoints = Object.entries<Record<string, string>>(manifest.exports).filter(
+      ([subpath]) => subpath !== './package.json',
+    );
+    for (const [, conditions] of entryPoints) {
       // `types` must come first for TypeScript to pick it.
       expect(Object.keys(conditions)).toEqual(['types', 'import', 'require', 'default']);
       expect(conditions.types).toMatch(/^\.\/dist\/.*\.d\.ts$/);

@@ -1,4 +1,4 @@
-import fc from 'fast-check';
+import { assert, integer, property, uniqueArray } from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SseDecoder } from '../../lib/client/sse.decoder.js';
 import { SseChunkReader } from '../../lib/client/sse-chunk.reader.js';
@@ -48,9 +48,9 @@ describe('SseDecoder', () => {
       ': c\r\ndata: {"x":"é"}\r\n\r\nevent: e\ndata: a\ndata: b\n\ndata: 日本\r\rdata: [DONE]\n\n';
     const whole = decodeAll([bytes(stream)]);
     const encoded = bytes(stream);
-    fc.assert(
-      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: encoded.length - 1 })), (cuts) => {
-        const points = [0, ...cuts.sort((a, b) => a - b), encoded.length];
+    assert(
+      property(uniqueArray(integer({ min: 1, max: encoded.length - 1 })), (cuts) => {
+        const points = [0, ...cuts.toSorted((a, b) => a - b), encoded.length];
         const parts = points.slice(1).map((end, i) => encoded.subarray(points[i], end));
         expect(decodeAll(parts)).toEqual(whole);
       }),
@@ -65,13 +65,15 @@ describe('SseDecoder', () => {
   });
 });
 
-describe('SseChunkReader', () => {
-  async function* body(...parts: string[]) {
-    for (const part of parts) yield bytes(part);
-  }
-  const chunk = (content: string) =>
-    `data: ${JSON.stringify({ id: '1', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+async function* body(...parts: string[]) {
+  for (const part of parts) yield bytes(part);
+}
+const chunk = (content: string) =>
+  `data: ${JSON.stringify({ id: '1', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+const errorFrame = (type: string) =>
+  new SseChunkReader(body(`data: {"error":{"message":"x","type":"${type}"}}\n\n`));
 
+describe('SseChunkReader', () => {
   it('reads chunks until [DONE]', async () => {
     const reader = new SseChunkReader(body(chunk('a'), chunk('b') + 'data: [DONE]\n\n'));
     expect((await reader.read())?.choices[0]?.delta.content).toBe('a');
@@ -104,9 +106,9 @@ describe('SseChunkReader', () => {
   });
 
   it('marks overload error frames retryable and request errors not', async () => {
-    const frame = (type: string) =>
-      new SseChunkReader(body(`data: {"error":{"message":"x","type":"${type}"}}\n\n`));
-    await expect(frame('overloaded_error').read()).rejects.toMatchObject({ retryable: true });
-    await expect(frame('invalid_request_error').read()).rejects.toMatchObject({ retryable: false });
+    await expect(errorFrame('overloaded_error').read()).rejects.toMatchObject({ retryable: true });
+    await expect(errorFrame('invalid_request_error').read()).rejects.toMatchObject({
+      retryable: false,
+    });
   });
 });
