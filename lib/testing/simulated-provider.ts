@@ -246,7 +246,7 @@ export class SimulatedProvider {
       fail();
       return; // the socket stays open and silent
     }
-    await delay(this.#firstByteMs());
+    await pause(this.#firstByteMs());
     if (gone()) return;
     if (fault?.type === 'reset-before-headers') {
       fail();
@@ -270,7 +270,7 @@ export class SimulatedProvider {
     }
 
     if (!record.stream) {
-      await delay(answer.pieces.length * (this.#options.latency?.perChunkMs ?? 0));
+      await pause(answer.pieces.length * (this.#options.latency?.perChunkMs ?? 0));
       if (gone()) return;
       const text = JSON.stringify(answer.completion());
       if (fault?.type === 'malformed-json') {
@@ -432,6 +432,11 @@ class Answer {
     frames.push('data: [DONE]\n\n');
     return frames;
   }
+}
+
+/** Waits `ms`; with no latency configured, answers at once (a zero timer still costs ~1 ms). */
+async function pause(ms: number): Promise<void> {
+  if (ms > 0) await delay(ms);
 }
 
 /** Resolves once everything written so far has been handed to the socket. */

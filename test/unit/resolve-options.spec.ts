@@ -131,7 +131,7 @@ const badConfigs: [string, unknown, RegExp][] = [
   [
     'unknown top-level option',
     good({}, { provider: {} }),
-    /^.*  - provider is not a known option/m,
+    /^ {2}- provider is not a known option/m,
   ],
   ['random not a function', good({}, { random: 0.5 }), /random must be a function/],
 ];

@@ -1,0 +1,215 @@
+// Compares one chat completion through InferenceService with the same call made with raw
+// undici.request (the baseline) and with the official openai SDK, against the same simulated
+// provider on loopback. Prints median and p99 per call, throughput, and each ratio to raw undici.
+//
+//   npm run bench                  # all scenarios
+//   BENCH_QUICK=1 npm run bench    # fewer calls, for a smoke run
+import 'reflect-metadata';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import OpenAI from 'openai';
+import { Pool } from 'undici';
+import { InferenceModule, InferenceService } from '../dist/index.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const ROUNDS = QUICK ? 1 : 3;
+const KEY = 'sk-bench';
+const request = {
+  model: 'sim-model',
+  messages: [{ role: 'user', content: 'Recommend three books about resilience.' }],
+};
+
+async function startUpstream(chunks) {
+  const child = spawn(
+    process.execPath,
+    [new URL('./simulated-server.mjs', import.meta.url).pathname, String(chunks)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const [line] = await once(child.stdout, 'data');
+  return { baseUrl: line.toString().trim(), stop: () => child.kill('SIGTERM') };
+}
+
+/** Raw undici: what a careful hand-written client does, with no retries, timers or typing. */
+function rawUndici(baseUrl) {
+  const url = new URL(baseUrl);
+  const pool = new Pool(url.origin, { connections: 128 });
+  const path = `${url.pathname}/chat/completions`;
+  const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+  return {
+    async chat() {
+      const { body } = await pool.request({
+        method: 'POST',
+        path,
+        headers,
+        body: JSON.stringify(request),
+      });
+      return body.json();
+    },
+    async stream() {
+      const { body } = await pool.request({
+        method: 'POST',
+        path,
+        headers,
+        body: JSON.stringify({ ...request, stream: true }),
+      });
+      // A minimal SSE split for `data: ...` events only: no comments, CR, or multi-line data.
+      const decoder = new TextDecoder();
+      let buffered = '';
+      let count = 0;
+      for await (const bytes of body) {
+        buffered += decoder.decode(bytes, { stream: true });
+        let start = 0;
+        let end;
+        while ((end = buffered.indexOf('\n\n', start)) !== -1) {
+          const data = buffered.slice(start + 6, end);
+          start = end + 2;
+          if (data !== '[DONE]') {
+            JSON.parse(data);
+            count++;
+          }
+        }
+        buffered = buffered.slice(start);
+      }
+      return count;
+    },
+    close: () => pool.close(),
+  };
+}
+
+async function inferenceService(baseUrl) {
+  class BenchModule {}
+  Module({
+    imports: [
+      InferenceModule.forRoot({
+        providers: { sim: { baseUrl, apiKey: KEY, defaultModel: 'sim-model' } },
+      }),
+    ],
+  })(BenchModule);
+  const app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
+  const service = app.get(InferenceService);
+  return {
+    chat: () => service.chat(request),
+    async stream() {
+      let count = 0;
+      for await (const _chunk of service.stream(request)) count++;
+      return count;
+    },
+    close: () => app.close(),
+  };
+}
+
+function openaiSdk(baseUrl) {
+  const client = new OpenAI({ baseURL: baseUrl, apiKey: KEY, maxRetries: 0 });
+  return {
+    chat: () => client.chat.completions.create(request),
+    async stream() {
+      let count = 0;
+      for await (const _chunk of await client.chat.completions.create({ ...request, stream: true }))
+        count++;
+      return count;
+    },
+    close: async () => undefined,
+  };
+}
+
+/** Runs `calls` calls with `concurrency` callers; returns per-call latencies (ms) and wall time. */
+async function measure(fn, calls, concurrency) {
+  const latencies = new Float64Array(calls);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < calls) {
+        const i = next++;
+        const t0 = performance.now();
+        await fn();
+        latencies[i] = performance.now() - t0;
+      }
+    }),
+  );
+  const wallMs = performance.now() - started;
+  latencies.sort();
+  return {
+    median: latencies[Math.floor(calls / 2)],
+    p99: latencies[Math.min(calls - 1, Math.floor(calls * 0.99))],
+    perSecond: (calls / wallMs) * 1000,
+  };
+}
+
+const median = (values) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
+
+async function scenario({ name, chunks, kind, calls, concurrency }) {
+  const upstream = await startUpstream(chunks);
+  const clients = {
+    'raw undici': rawUndici(upstream.baseUrl),
+    InferenceService: await inferenceService(upstream.baseUrl),
+    'openai SDK': openaiSdk(upstream.baseUrl),
+  };
+  const results = Object.fromEntries(Object.keys(clients).map((k) => [k, []]));
+  for (const client of Object.values(clients))
+    await measure(client[kind], Math.ceil(calls / 5), concurrency); // warm-up
+  for (let round = 0; round < ROUNDS; round++) {
+    // Interleaved rounds, so drift in the machine affects every client alike.
+    for (const [label, client] of Object.entries(clients))
+      results[label].push(await measure(client[kind], calls, concurrency));
+  }
+  for (const client of Object.values(clients)) await client.close();
+  upstream.stop();
+
+  const summary = Object.fromEntries(
+    Object.entries(results).map(([label, runs]) => [
+      label,
+      {
+        median: median(runs.map((r) => r.median)),
+        p99: median(runs.map((r) => r.p99)),
+        perSecond: median(runs.map((r) => r.perSecond)),
+      },
+    ]),
+  );
+  const base = summary['raw undici'];
+  console.log(`\n${name} (${calls} calls × ${ROUNDS} rounds, concurrency ${concurrency})`);
+  console.log('client             median ms   p99 ms    calls/s   median×  p99×   throughput×');
+  for (const [label, s] of Object.entries(summary)) {
+    console.log(
+      `${label.padEnd(18)} ${s.median.toFixed(3).padStart(9)} ${s.p99.toFixed(3).padStart(8)} ${s.perSecond.toFixed(0).padStart(10)}` +
+        `   ${(s.median / base.median).toFixed(2).padStart(5)}  ${(s.p99 / base.p99).toFixed(2).padStart(5)}   ${(base.perSecond / s.perSecond).toFixed(2).padStart(5)}`,
+    );
+  }
+}
+
+console.log(
+  `nestjs-inference client benchmark — node ${process.version}; ratios are to raw undici (lower is better)`,
+);
+const scale = QUICK ? 0.1 : 1;
+await scenario({
+  name: 'unary, 8-chunk answer',
+  chunks: 8,
+  kind: 'chat',
+  calls: Math.round(3_000 * scale),
+  concurrency: 1,
+});
+await scenario({
+  name: 'unary, 8-chunk answer',
+  chunks: 8,
+  kind: 'chat',
+  calls: Math.round(20_000 * scale),
+  concurrency: 50,
+});
+await scenario({
+  name: 'stream, 1,000 chunks',
+  chunks: 1_000,
+  kind: 'stream',
+  calls: Math.round(100 * scale),
+  concurrency: 1,
+});
+await scenario({
+  name: 'stream, 1,000 chunks',
+  chunks: 1_000,
+  kind: 'stream',
+  calls: Math.round(300 * scale),
+  concurrency: 50,
+});
