@@ -135,7 +135,7 @@ describe.each(Object.keys(adapters) as AdapterName[])('HTTP gateway on %s', (ada
       'upstream_timeout',
       undefined,
     ],
-  ])('maps %s to an OpenAI-style %i', async (_what, fault, status, code, retryAfter) => {
+  ])('maps %s to an OpenAI-style error', async (_what, fault, status, code, retryAfter) => {
     sim.failNext(fault, 2);
     const response = await ask({ 'x-request-id': 'err-1' });
     const body = (await response.body.json()) as { error: Record<string, unknown> };
