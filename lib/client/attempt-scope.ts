@@ -1,32 +1,38 @@
-import type { CallScope } from './call-scope.js';
+import { EventEmitter } from 'node:events';
 import type { Clock } from './clock.js';
 
 export type AttemptTimeout = 'headers' | 'idle';
 
 /**
- * One attempt of a call: its own abort signal, tied to the call's, and the headers and idle
- * timers that fail only this attempt (so it can be retried). The timers run on the module's
- * clock; undici's own parser timers tick every half second, too coarse for sub-second budgets.
+ * One attempt of a call, and the signal undici aborts it by. It is an EventEmitter with
+ * `aborted` and `reason`, which undici accepts as a signal: an `AbortController` costs several
+ * microseconds per call, a measurable share of a loopback request.
+ *
+ * It owns the headers and idle timers, which fail only this attempt (so it can be retried). They
+ * run on the module's clock; undici's own parser timers tick every half second, too coarse for
+ * sub-second budgets.
  */
-export class AttemptScope {
-  readonly signal: AbortSignal;
+export class AttemptScope extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
   #timedOut: AttemptTimeout | undefined;
   #timer: unknown;
-  readonly #controller = new AbortController();
-  readonly #onCallAbort = () => this.#controller.abort(this.call.signal.reason);
 
-  constructor(
-    private readonly clock: Clock,
-    private readonly call: CallScope,
-  ) {
-    this.signal = this.#controller.signal;
-    if (call.signal.aborted) this.#onCallAbort();
-    else call.signal.addEventListener('abort', this.#onCallAbort, { once: true });
+  constructor(private readonly clock: Clock) {
+    super();
   }
 
   /** Which of this attempt's timers fired, if one did. */
   get timedOut(): AttemptTimeout | undefined {
     return this.#timedOut;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.disarm();
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
   }
 
   /** Fails the attempt unless `disarm()` is called within `ms`. Replaces any armed timer. */
@@ -35,7 +41,7 @@ export class AttemptScope {
     this.#timer = this.clock.setTimeout(() => {
       this.#timer = undefined;
       this.#timedOut = kind;
-      this.#controller.abort(new Error(`${kind} timeout`));
+      this.abort(new Error(`${kind} timeout`));
     }, ms);
   }
 
@@ -53,10 +59,5 @@ export class AttemptScope {
     } finally {
       this.disarm();
     }
-  }
-
-  end(): void {
-    this.disarm();
-    this.call.signal.removeEventListener('abort', this.#onCallAbort);
   }
 }

@@ -1,17 +1,19 @@
+import { AttemptScope } from './attempt-scope.js';
 import type { Clock } from './clock.js';
 
 export type AbortCause = 'caller' | 'deadline';
 
 /**
- * One call's cancellation and deadline: a signal that aborts when the caller aborts or when the
- * total budget runs out, and remembers which of the two it was.
+ * One call's cancellation and deadline, across its attempts and backoffs. When the caller aborts
+ * or the total budget runs out, the running attempt is aborted, or the backoff cut short, and the
+ * scope remembers which of the two it was.
  */
 export class CallScope {
-  readonly signal: AbortSignal;
   readonly startedAt: number;
   readonly deadline: number;
   #cause: AbortCause | undefined;
-  readonly #controller = new AbortController();
+  #attempt: AttemptScope | undefined;
+  #wakeUp: (() => void) | undefined;
   readonly #timer: unknown;
   readonly #callerSignals: readonly AbortSignal[];
   readonly #onCallerAbort = () => this.#abort('caller');
@@ -21,7 +23,6 @@ export class CallScope {
     totalMs: number,
     callerSignals: readonly (AbortSignal | undefined)[] = [],
   ) {
-    this.signal = this.#controller.signal;
     this.startedAt = clock.now();
     this.deadline = this.startedAt + totalMs;
     this.#timer = clock.setTimeout(() => this.#abort('deadline'), totalMs);
@@ -37,6 +38,29 @@ export class CallScope {
     return this.#cause;
   }
 
+  /** A new attempt, aborted with the call. */
+  startAttempt(): AttemptScope {
+    const attempt = new AttemptScope(this.clock);
+    this.#attempt = attempt;
+    if (this.#cause) attempt.abort(new Error(this.#cause));
+    return attempt;
+  }
+
+  /** Waits `ms` before the next attempt; rejects at once if the call is aborted meanwhile. */
+  pause(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#cause) return reject(new Error(this.#cause));
+      const timer = this.clock.setTimeout(() => {
+        this.#wakeUp = undefined;
+        resolve();
+      }, ms);
+      this.#wakeUp = () => {
+        this.clock.clearTimeout(timer);
+        reject(new Error(this.#cause));
+      };
+    });
+  }
+
   remainingMs(): number {
     return Math.max(0, this.deadline - this.clock.now());
   }
@@ -50,7 +74,7 @@ export class CallScope {
     this.#abort('caller');
   }
 
-  /** Releases the timer and the listener on the caller's signal. Call once the call has settled. */
+  /** Releases the timer and the listeners on the caller's signals. Call once the call has settled. */
   dispose(): void {
     this.clock.clearTimeout(this.#timer);
     for (const signal of this.#callerSignals) {
@@ -62,6 +86,7 @@ export class CallScope {
     if (this.#cause) return;
     this.#cause = cause;
     this.dispose();
-    this.#controller.abort(new Error(cause === 'caller' ? 'aborted by the caller' : 'deadline'));
+    this.#attempt?.abort(new Error(cause === 'caller' ? 'aborted by the caller' : 'deadline'));
+    this.#wakeUp?.();
   }
 }

@@ -11,7 +11,7 @@ export type {
   StreamOutcome,
   StreamSummary,
 } from './chat.types.js';
-export { systemClock, sleep } from './clock.js';
+export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { InferenceStream } from './inference.stream.js';
 export { ProviderClient } from './provider.client.js';

@@ -19,7 +19,19 @@ describe('InferenceService over real HTTP', () => {
       upstreamRequestId: 'sim-1',
     });
     expect(JSON.stringify(result)).not.toContain('inference');
-    expect(h.provider.requests[0]!.body).toMatchObject({ model: 'sim-model', stream: false });
+    // Sent as given, with the model filled in: nothing streaming-only.
+    expect(h.provider.requests[0]!.body).toEqual({ ...hello, model: 'sim-model' });
+  });
+
+  it('makes a unary call even when the request carries streaming fields', async () => {
+    h = await startHarness({ chunks: 2 });
+    const result = await h.service.chat({
+      ...hello,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    expect(result.choices[0]!.message.content).toBe('tok0 tok1 ');
+    expect(h.provider.requests[0]!.body).toEqual({ ...hello, model: 'sim-model' });
   });
 
   it('streams chunks as an Observable and as an async iterable', async () => {
