@@ -169,10 +169,8 @@ export class ProviderClient {
         const response = await this.#send(body, 'text/event-stream', scope, call, attempt);
         const timeToHeadersMs = scope.elapsedMs();
         attempt.phase = 'body';
-        const idleMs = this.#timeouts(call).idleMs;
-        const reader = new SseChunkReader(response.body, (read) =>
-          attempt.scope.idle(read, idleMs),
-        );
+        attempt.scope.watchIdle(this.#timeouts(call).idleMs);
+        const reader = new SseChunkReader(response.body, attempt.scope);
         try {
           const first = await reader.read();
           return {
@@ -225,7 +223,7 @@ export class ProviderClient {
         scope.cancel();
         open?.response.body.destroy();
       }
-      open?.attempt.scope.disarm();
+      open?.attempt.scope.stopIdle();
       scope.dispose();
       summary.durationMs = scope.elapsedMs();
       call.onEnd?.(summary);
@@ -269,6 +267,7 @@ export class ProviderClient {
       } catch (thrown) {
         error = classifyFailure(thrown, this.#failureContext(scope, call, attempt));
         attempt.scope.disarm();
+        attempt.scope.stopIdle();
       }
       const delay = policy.nextDelay(error, number, scope.remainingMs());
       if (delay === undefined) throw error;
@@ -291,7 +290,7 @@ export class ProviderClient {
     call: ProviderCallOptions,
     attempt: Attempt,
   ): Promise<Dispatcher.ResponseData> {
-    attempt.scope.arm('headers', this.#timeouts(call).headersMs);
+    attempt.scope.armHeaders(this.#timeouts(call).headersMs);
     const response = await this.#pool
       .request({
         method: 'POST',
@@ -396,19 +395,20 @@ function readText(
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
-    attempt.arm('idle', idleMs);
+    attempt.watchIdle(idleMs);
+    attempt.waiting();
     body.on('data', (part: Buffer) => {
       parts.push(part);
-      attempt.arm('idle', idleMs);
+      attempt.waiting(); // each delivery starts a new wait
     });
     body.once('end', () => {
-      attempt.disarm();
+      attempt.stopIdle();
       resolve(
         parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8'),
       );
     });
     body.once('error', (error) => {
-      attempt.disarm();
+      attempt.stopIdle();
       reject(error);
     });
   });

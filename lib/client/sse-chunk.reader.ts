@@ -3,6 +3,8 @@ import type { ChatCompletionChunk } from './chat.types.js';
 import { SseDecoder } from './sse.decoder.js';
 import { UpstreamFault } from './upstream-fault.js';
 
+const NO_WATCH = { waiting: () => undefined, received: () => undefined };
+
 /** Error types a provider may put in a stream's error frame that are worth another attempt. */
 const TRANSIENT_FRAME = /overload|server_error|rate_limit|timeout|unavailable/i;
 
@@ -17,10 +19,10 @@ export class SseChunkReader {
   #next = 0;
   #done = false;
 
-  /** @param wait bounds each network read (the idle timeout); by default reads are unbounded. */
+  /** @param watch told when the reader starts and stops waiting for the network (idle timeout). */
   constructor(
     body: AsyncIterable<Uint8Array>,
-    private readonly wait: <T>(read: Promise<T>) => Promise<T> = (read) => read,
+    private readonly watch: { waiting(): void; received(): void } = NO_WATCH,
   ) {
     this.#body = body[Symbol.asyncIterator]();
   }
@@ -54,7 +56,9 @@ export class SseChunkReader {
 
   /** Waits for the next network read and decodes it. */
   async fill(): Promise<void> {
-    const { value, done } = await this.wait(this.#body.next());
+    this.watch.waiting();
+    const { value, done } = await this.#body.next();
+    this.watch.received();
     if (done) {
       throw new UpstreamFault('incomplete', 'the stream ended without [DONE]', true);
     }
@@ -65,7 +69,9 @@ export class SseChunkReader {
   /** Reads what is left after `[DONE]`, so the socket goes back to the pool for reuse. */
   async drain(): Promise<void> {
     for (;;) {
-      const { done } = await this.wait(this.#body.next());
+      this.watch.waiting();
+      const { done } = await this.#body.next();
+      this.watch.received();
       if (done) return;
     }
   }
