@@ -8,93 +8,64 @@ export type AttemptTimeout = 'headers' | 'idle';
  * `aborted` and `reason`, which undici accepts as a signal: an `AbortController` costs several
  * microseconds per call, a measurable share of a loopback request.
  *
- * It owns the headers timer and the idle watch, which fail only this attempt (so it can be
- * retried). They run on the module's clock; undici's own parser timers tick every half second,
- * too coarse for sub-second budgets.
+ * It records when its headers are due and since when it has been waiting for body bytes; the
+ * call's single alarm (see `CallScope`) reads these and times the attempt out. Recording costs
+ * no timer operation, so a stream pays nothing per chunk for its idle timeout.
  */
 export class AttemptScope extends EventEmitter {
   aborted = false;
   reason: unknown = undefined;
+  /** When the response headers are due, while they are awaited. */
+  headersDue: number | undefined;
+  /** Since when the client has been waiting for the upstream's next bytes, while it waits. */
+  waitingSince: number | undefined;
   #timedOut: AttemptTimeout | undefined;
-  #timer: unknown;
-  #idleMs = Infinity;
-  #idleTimer: unknown;
-  #waitingSince: number | undefined;
 
-  constructor(private readonly clock: Clock) {
+  constructor(
+    private readonly clock: Clock,
+    private readonly headersMs: number,
+  ) {
     super();
   }
 
-  /** Which of this attempt's timers fired, if one did. */
+  /** Which of this attempt's budgets ran out, if one did. */
   get timedOut(): AttemptTimeout | undefined {
     return this.#timedOut;
   }
 
   abort(reason: unknown): void {
     if (this.aborted) return;
-    this.disarm();
-    this.stopIdle();
     this.aborted = true;
     this.reason = reason;
+    this.headersDue = undefined;
+    this.waitingSince = undefined;
     this.emit('abort');
   }
 
-  /** Fails the attempt with a headers timeout unless `disarm()` is called within `ms`. */
-  armHeaders(ms: number): void {
-    this.disarm();
-    this.#timer = this.clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.#timedOut = 'headers';
-      this.abort(new Error('headers timeout'));
-    }, ms);
+  /** Called by the call's alarm when one of this attempt's budgets ran out. */
+  timeOut(kind: AttemptTimeout): void {
+    if (this.aborted) return;
+    this.#timedOut = kind;
+    this.abort(new Error(`${kind} timeout`));
   }
 
+  /** The request is sent: its headers are due within `headersMs`. */
+  armHeaders(): void {
+    this.headersDue = this.clock.now() + this.headersMs;
+  }
+
+  /** The headers arrived (or the request failed). */
   disarm(): void {
-    if (this.#timer === undefined) return;
-    this.clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.headersDue = undefined;
   }
 
-  /**
-   * Starts the idle watch: from now on, the upstream has `ms` to deliver each time `waiting()`
-   * is called, until `received()`. Time the caller spends not reading does not count. One timer
-   * serves a whole stream: when it fires it checks how long the wait has really lasted, and
-   * either fails the attempt or sleeps for what is left, so reads cost no timer operations.
-   */
-  watchIdle(ms: number): void {
-    this.#idleMs = ms;
-  }
-
-  /** The client is now waiting for the upstream. */
+  /** The client is now waiting for the upstream's next bytes. Time the caller spends not reading does not count. */
   waiting(): void {
-    this.#waitingSince = this.clock.now();
-    if (this.#idleTimer === undefined) this.#scheduleIdleCheck(this.#idleMs);
+    this.waitingSince = this.clock.now();
   }
 
   /** The upstream delivered: the wait is over. */
   received(): void {
-    this.#waitingSince = undefined;
-  }
-
-  /** Ends the idle watch (the body is complete, or the attempt is over). */
-  stopIdle(): void {
-    this.#waitingSince = undefined;
-    if (this.#idleTimer === undefined) return;
-    this.clock.clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
-  }
-
-  #scheduleIdleCheck(ms: number): void {
-    this.#idleTimer = this.clock.setTimeout(() => {
-      this.#idleTimer = undefined;
-      if (this.#waitingSince === undefined || this.aborted) return; // waiting() re-arms
-      const waited = this.clock.now() - this.#waitingSince;
-      if (waited >= this.#idleMs) {
-        this.#timedOut = 'idle';
-        this.abort(new Error('idle timeout'));
-      } else {
-        this.#scheduleIdleCheck(this.#idleMs - waited);
-      }
-    }, ms);
+    this.waitingSince = undefined;
   }
 }

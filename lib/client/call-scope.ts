@@ -1,12 +1,19 @@
+import type { TimeoutOptions } from '../options/index.js';
 import { AttemptScope } from './attempt-scope.js';
 import type { Clock } from './clock.js';
 
 export type AbortCause = 'caller' | 'deadline';
 
 /**
- * One call's cancellation and deadline, across its attempts and backoffs. When the caller aborts
- * or the total budget runs out, the running attempt is aborted, or the backoff cut short, and the
- * scope remembers which of the two it was.
+ * One call's cancellation and time budgets, across its attempts and backoffs. When the caller
+ * aborts or the total budget runs out, the running attempt is aborted, or the backoff cut short,
+ * and the scope remembers which of the two it was.
+ *
+ * Every budget (total deadline, the attempt's headers deadline, its idle wait) is watched by one
+ * timer, the alarm. When it fires it times out whatever is due, then re-arms for the earliest
+ * budget left, and never later than `min(headersMs, idleMs)` ahead: a wait or a request that
+ * starts after the alarm was set cannot be due before it, so neither needs a timer of its own.
+ * A unary call costs one `setTimeout` and one `clearTimeout`.
  */
 export class CallScope {
   readonly startedAt: number;
@@ -14,18 +21,20 @@ export class CallScope {
   #cause: AbortCause | undefined;
   #attempt: AttemptScope | undefined;
   #wakeUp: (() => void) | undefined;
-  readonly #timer: unknown;
+  #alarm: unknown;
+  readonly #period: number;
   readonly #callerSignals: readonly AbortSignal[];
   readonly #onCallerAbort = () => this.#abort('caller');
 
   constructor(
     private readonly clock: Clock,
-    totalMs: number,
+    private readonly timeouts: Readonly<TimeoutOptions>,
     callerSignals: readonly (AbortSignal | undefined)[] = [],
   ) {
     this.startedAt = clock.now();
-    this.deadline = this.startedAt + totalMs;
-    this.#timer = clock.setTimeout(() => this.#abort('deadline'), totalMs);
+    this.deadline = this.startedAt + timeouts.totalMs;
+    this.#period = Math.min(timeouts.headersMs, timeouts.idleMs, timeouts.totalMs);
+    this.#setAlarm(this.#period);
     this.#callerSignals = callerSignals.filter((signal) => signal !== undefined);
     for (const signal of this.#callerSignals) {
       if (signal.aborted) this.#abort('caller');
@@ -40,7 +49,7 @@ export class CallScope {
 
   /** A new attempt, aborted with the call. */
   startAttempt(): AttemptScope {
-    const attempt = new AttemptScope(this.clock);
+    const attempt = new AttemptScope(this.clock, this.timeouts.headersMs);
     this.#attempt = attempt;
     if (this.#cause) attempt.abort(new Error(this.#cause));
     return attempt;
@@ -74,13 +83,40 @@ export class CallScope {
     this.#abort('caller');
   }
 
-  /** Releases the timer and the listeners on the caller's signals. Call once the call has settled. */
+  /** Releases the alarm and the listeners on the caller's signals. Call once the call has settled. */
   dispose(): void {
-    this.clock.clearTimeout(this.#timer);
+    if (this.#alarm !== undefined) {
+      this.clock.clearTimeout(this.#alarm);
+      this.#alarm = undefined;
+    }
     for (const signal of this.#callerSignals) {
       signal.removeEventListener('abort', this.#onCallerAbort);
     }
   }
+
+  #setAlarm(inMs: number): void {
+    this.#alarm = this.clock.setTimeout(this.#onAlarm, Math.max(0, inMs));
+  }
+
+  readonly #onAlarm = (): void => {
+    this.#alarm = undefined;
+    const now = this.clock.now();
+    if (now >= this.deadline) return this.#abort('deadline');
+    const attempt = this.#attempt;
+    let next = Math.min(this.deadline, now + this.#period);
+    if (attempt && !attempt.aborted) {
+      if (attempt.headersDue !== undefined) {
+        if (now >= attempt.headersDue) attempt.timeOut('headers');
+        else next = Math.min(next, attempt.headersDue);
+      }
+      if (attempt.waitingSince !== undefined) {
+        const idleDue = attempt.waitingSince + this.timeouts.idleMs;
+        if (now >= idleDue) attempt.timeOut('idle');
+        else next = Math.min(next, idleDue);
+      }
+    }
+    this.#setAlarm(next - now);
+  };
 
   #abort(cause: AbortCause): void {
     if (this.#cause) return;

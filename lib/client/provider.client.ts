@@ -72,7 +72,9 @@ export class ProviderClient {
   readonly name: string;
   readonly #pool: Pool;
   readonly #path: string;
-  readonly #headers: Record<string, string>;
+  /** Headers of every request (unary), and of streams. Built once: undici checks each per call. */
+  readonly #headers: Readonly<Record<string, string>>;
+  readonly #streamHeaders: Readonly<Record<string, string>>;
   readonly #retry: RetryPolicy;
   readonly #secrets: readonly string[];
 
@@ -97,6 +99,7 @@ export class ProviderClient {
       'content-type': 'application/json',
       'user-agent': options.headers['user-agent'] ?? USER_AGENT,
     };
+    this.#streamHeaders = { ...this.#headers, accept: 'text/event-stream' };
     this.#retry = new RetryPolicy(options.retry, random);
   }
 
@@ -114,10 +117,10 @@ export class ProviderClient {
     const scope = this.#scope(call);
     try {
       return await this.#withRetries(scope, call, 'chat', async (attempt) => {
-        const response = await this.#send(body, 'application/json', scope, call, attempt);
+        const response = await this.#send(body, this.#headers, scope, call, attempt);
         const timeToHeadersMs = scope.elapsedMs();
         attempt.phase = 'body';
-        const text = await readText(response.body, attempt.scope, this.#timeouts(call).idleMs);
+        const text = await readText(response.body, attempt.scope);
         const completion = parseCompletion(text);
         const inference: InferenceMetadata = {
           provider: this.name,
@@ -166,10 +169,9 @@ export class ProviderClient {
     try {
       open = await this.#withRetries(scope, call, 'stream', async (attempt) => {
         summary.attempts = attempt.number;
-        const response = await this.#send(body, 'text/event-stream', scope, call, attempt);
+        const response = await this.#send(body, this.#streamHeaders, scope, call, attempt);
         const timeToHeadersMs = scope.elapsedMs();
         attempt.phase = 'body';
-        attempt.scope.watchIdle(this.#timeouts(call).idleMs);
         const reader = new SseChunkReader(response.body, attempt.scope);
         try {
           const first = await reader.read();
@@ -223,7 +225,7 @@ export class ProviderClient {
         scope.cancel();
         open?.response.body.destroy();
       }
-      open?.attempt.scope.stopIdle();
+      open?.attempt.scope.received();
       scope.dispose();
       summary.durationMs = scope.elapsedMs();
       call.onEnd?.(summary);
@@ -241,8 +243,7 @@ export class ProviderClient {
   }
 
   #scope(call: ProviderCallOptions): CallScope {
-    const totalMs = call.timeouts?.totalMs ?? this.options.timeouts.totalMs;
-    return new CallScope(this.clock, totalMs, call.signals ?? []);
+    return new CallScope(this.clock, this.#timeouts(call), call.signals ?? []);
   }
 
   async #withRetries<T>(
@@ -267,7 +268,7 @@ export class ProviderClient {
       } catch (thrown) {
         error = classifyFailure(thrown, this.#failureContext(scope, call, attempt));
         attempt.scope.disarm();
-        attempt.scope.stopIdle();
+        attempt.scope.received();
       }
       const delay = policy.nextDelay(error, number, scope.remainingMs());
       if (delay === undefined) throw error;
@@ -285,22 +286,19 @@ export class ProviderClient {
   /** Sends one attempt and returns the response once its status is a success. */
   async #send(
     body: string,
-    accept: string,
+    headers: Readonly<Record<string, string>>,
     scope: CallScope,
     call: ProviderCallOptions,
     attempt: Attempt,
   ): Promise<Dispatcher.ResponseData> {
-    attempt.scope.armHeaders(this.#timeouts(call).headersMs);
+    attempt.scope.armHeaders();
     const response = await this.#pool
       .request({
         method: 'POST',
         path: this.#path,
-        headers: {
-          ...callHeaders(call.headers),
-          ...this.#headers,
-          accept,
-          'x-request-id': call.requestId,
-        },
+        headers: call.headers
+          ? { ...callHeaders(call.headers), ...headers, 'x-request-id': call.requestId }
+          : { ...headers, 'x-request-id': call.requestId },
         body,
         signal: attempt.scope,
         // The attempt's own timers enforce these, precisely; undici's tick every 500 ms.
@@ -385,30 +383,25 @@ function callHeaders(headers: Record<string, string> | undefined): Record<string
 }
 
 /**
- * Reads a whole body as text. The idle timer is re-armed by every read, so the upstream has
- * `idleMs` between two bytes, not for the whole body.
+ * Reads a whole body as text. Each delivery starts a new wait, so the upstream has `idleMs`
+ * between two bytes, not for the whole body.
  */
-function readText(
-  body: Dispatcher.ResponseData['body'],
-  attempt: AttemptScope,
-  idleMs: number,
-): Promise<string> {
+function readText(body: Dispatcher.ResponseData['body'], attempt: AttemptScope): Promise<string> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
-    attempt.watchIdle(idleMs);
     attempt.waiting();
     body.on('data', (part: Buffer) => {
       parts.push(part);
       attempt.waiting(); // each delivery starts a new wait
     });
     body.once('end', () => {
-      attempt.stopIdle();
+      attempt.received();
       resolve(
         parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8'),
       );
     });
     body.once('error', (error) => {
-      attempt.stopIdle();
+      attempt.received();
       reject(error);
     });
   });

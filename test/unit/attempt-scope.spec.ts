@@ -2,17 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { CallScope } from '../../lib/client/call-scope.js';
 import { ManualClock } from '../support/manual-clock.js';
 
-function setup() {
+const timeouts = { connectMs: 50, headersMs: 50, idleMs: 100, totalMs: 100_000 };
+
+function setup(overrides: Partial<typeof timeouts> = {}) {
   const clock = new ManualClock();
-  const call = new CallScope(clock, 100_000);
+  const call = new CallScope(clock, { ...timeouts, ...overrides });
   const attempt = call.startAttempt();
   return { clock, call, attempt };
 }
 
-describe('AttemptScope idle watch', () => {
+describe('the idle budget', () => {
   it('fails the attempt when one wait lasts idleMs', () => {
     const { clock, attempt } = setup();
-    attempt.watchIdle(100);
+    clock.advance(7); // the wait need not start with the call
     attempt.waiting();
     clock.advance(99);
     expect(attempt.aborted).toBe(false);
@@ -21,87 +23,97 @@ describe('AttemptScope idle watch', () => {
     expect(attempt.timedOut).toBe('idle');
   });
 
-  it('measures each wait on its own, re-arming for what is left', () => {
+  it('measures each wait on its own', () => {
     const { clock, attempt } = setup();
-    attempt.watchIdle(100);
     attempt.waiting();
     clock.advance(60);
     attempt.received();
     attempt.waiting(); // a new wait starts at 60
-    clock.advance(60); // the timer fires at 100: this wait is 40 old, so it sleeps 60 more
+    clock.advance(99);
     expect(attempt.aborted).toBe(false);
-    clock.advance(39);
-    expect(attempt.aborted).toBe(false);
-    clock.advance(1); // 160: the wait is 100 old
+    clock.advance(1); // 160: this wait is 100 old
     expect(attempt.timedOut).toBe('idle');
   });
 
   it('does not count the time the caller spends not reading', () => {
     const { clock, attempt } = setup();
-    attempt.watchIdle(100);
     attempt.waiting();
     clock.advance(50);
     attempt.received();
-    clock.advance(10_000); // a slow consumer, far past idleMs (the call deadline is further)
+    clock.advance(10_000); // a slow consumer, far past idleMs
     expect(attempt.aborted).toBe(false);
     attempt.waiting();
     clock.advance(99);
     expect(attempt.aborted).toBe(false);
   });
 
-  it('uses no timer per read', () => {
-    const { clock, attempt } = setup();
-    attempt.watchIdle(100);
-    const before = clock.pendingTimers;
+  it('costs no timer per read: one alarm serves the whole call', () => {
+    const { clock, call, attempt } = setup();
+    expect(clock.pendingTimers).toBe(1);
     for (let i = 0; i < 1_000; i++) {
       attempt.waiting();
+      clock.advance(1);
       attempt.received();
     }
-    expect(clock.pendingTimers).toBe(before + 1);
-    attempt.stopIdle();
-    expect(clock.pendingTimers).toBe(before);
+    expect(clock.pendingTimers).toBe(1);
+    expect(attempt.aborted).toBe(false);
+    call.dispose();
+    expect(clock.pendingTimers).toBe(0);
   });
+});
 
-  it('fails the attempt on a headers timeout, and not after disarm', () => {
-    const { clock, attempt } = setup();
-    attempt.armHeaders(50);
+describe('the headers budget', () => {
+  it('fails the attempt when the headers are late, and not once they arrived', () => {
+    const { clock, call, attempt } = setup();
+    attempt.armHeaders();
     clock.advance(49);
     attempt.disarm();
-    clock.advance(100);
+    clock.advance(500);
     expect(attempt.aborted).toBe(false);
-    attempt.armHeaders(50);
-    clock.advance(50);
-    expect(attempt.timedOut).toBe('headers');
+    const retry = call.startAttempt();
+    retry.armHeaders(); // at 549
+    clock.advance(49);
+    expect(retry.aborted).toBe(false);
+    clock.advance(1);
+    expect(retry.timedOut).toBe('headers');
   });
 });
 
 describe('CallScope', () => {
   it('aborts the running attempt at the deadline and remembers why', () => {
-    const clock = new ManualClock();
-    const call = new CallScope(clock, 1_000);
-    const attempt = call.startAttempt();
-    clock.advance(1_000);
+    const { clock, call, attempt } = setup({ totalMs: 1_000, headersMs: 1_000, idleMs: 1_000 });
+    attempt.armHeaders();
+    clock.advance(999);
+    attempt.disarm();
+    attempt.waiting();
+    clock.advance(1);
     expect(call.abortCause).toBe('deadline');
     expect(attempt.aborted).toBe(true);
     expect(attempt.timedOut).toBeUndefined();
     expect(call.startAttempt().aborted).toBe(true);
   });
 
+  it('enforces the deadline even while nothing is awaited (a consumer that stopped reading)', () => {
+    const { clock, call } = setup({ totalMs: 1_000 });
+    clock.advance(1_000);
+    expect(call.abortCause).toBe('deadline');
+  });
+
   it('cuts a backoff short when the caller aborts', async () => {
     const clock = new ManualClock();
     const controller = new AbortController();
-    const call = new CallScope(clock, 10_000, [controller.signal]);
+    const call = new CallScope(clock, timeouts, [controller.signal]);
     const pause = call.pause(5_000);
-    clock.advance(100);
+    clock.advance(10);
     controller.abort();
     await expect(pause).rejects.toThrow(/caller/);
     expect(call.abortCause).toBe('caller');
   });
 
-  it('releases its timer and listeners when disposed', () => {
+  it('releases its alarm and listeners when disposed', () => {
     const clock = new ManualClock();
     const controller = new AbortController();
-    const call = new CallScope(clock, 10_000, [controller.signal]);
+    const call = new CallScope(clock, timeouts, [controller.signal]);
     call.dispose();
     expect(clock.pendingTimers).toBe(0);
     controller.abort();
