@@ -1,6 +1,6 @@
 // Compares one chat completion through InferenceService with the same call made with raw
 // undici.request (the baseline) and with the official openai SDK, against the same simulated
-// provider on loopback. Prints median and p99 per call, throughput, and each ratio to raw undici, as the median of 5 rounds.
+// provider on loopback. Prints median and p99 per call, throughput, and each ratio to raw undici, paired per round; the median over 7 rounds is printed with its range.
 //
 //   npm run bench                  # all scenarios
 //   BENCH_QUICK=1 npm run bench    # fewer calls, for a smoke run
@@ -14,7 +14,7 @@ import { Pool } from 'undici';
 import { InferenceModule, InferenceService } from '../dist/index.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const ROUNDS = QUICK ? 1 : 5;
+const ROUNDS = QUICK ? 1 : 7;
 const KEY = 'sk-bench';
 const request = {
   model: 'sim-model',
@@ -116,10 +116,14 @@ function openaiSdk(baseUrl) {
   };
 }
 
-/** Runs `calls` calls with `concurrency` callers; returns per-call latencies (ms) and wall time. */
+/**
+ * Runs `calls` calls with `concurrency` callers; returns the median and p99 latency (ms), the
+ * throughput, and the CPU this process spent per call (µs): the client's own cost.
+ */
 async function measure(fn, calls, concurrency) {
   const latencies = new Float64Array(calls);
   let next = 0;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -132,11 +136,13 @@ async function measure(fn, calls, concurrency) {
     }),
   );
   const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   latencies.sort();
   return {
     median: latencies[Math.floor(calls / 2)],
     p99: latencies[Math.min(calls - 1, Math.floor(calls * 0.99))],
     perSecond: (calls / wallMs) * 1000,
+    cpuUs: (cpu.user + cpu.system) / calls,
   };
 }
 
@@ -163,29 +169,45 @@ async function scenario({ name, chunks, kind, calls, concurrency }) {
   for (const client of Object.values(clients)) await client.close();
   upstream.stop();
 
-  const summary = Object.fromEntries(
-    Object.entries(results).map(([label, runs]) => [
-      label,
-      {
-        median: median(runs.map((r) => r.median)),
-        p99: median(runs.map((r) => r.p99)),
-        perSecond: median(runs.map((r) => r.perSecond)),
-      },
-    ]),
-  );
-  const base = summary['raw undici'];
+  // Each ratio is paired: taken within one round, between runs made moments apart, then the
+  // median over rounds is reported with its range. The machine's drift cancels out.
+  const base = results['raw undici'];
+  const ratio = (runs, pick, invert = false) => {
+    const values = runs.map((r, i) => (invert ? pick(base[i]) / pick(r) : pick(r) / pick(base[i])));
+    return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+  };
+  const show = (r) => `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
   console.log(`\n${name} (${calls} calls × ${ROUNDS} rounds, concurrency ${concurrency})`);
-  console.log('client             median ms   p99 ms    calls/s   median×  p99×   throughput×');
-  for (const [label, s] of Object.entries(summary)) {
+  console.log(
+    'client             median ms   p99 ms    calls/s  cpu µs/call | median×            p99×               throughput×        cpu×',
+  );
+  for (const [label, runs] of Object.entries(results)) {
+    const m = (pick) => median(runs.map(pick));
     console.log(
-      `${label.padEnd(18)} ${s.median.toFixed(3).padStart(9)} ${s.p99.toFixed(3).padStart(8)} ${s.perSecond.toFixed(0).padStart(10)}` +
-        `   ${(s.median / base.median).toFixed(2).padStart(5)}  ${(s.p99 / base.p99).toFixed(2).padStart(5)}   ${(base.perSecond / s.perSecond).toFixed(2).padStart(5)}`,
+      `${label.padEnd(18)} ${m((r) => r.median)
+        .toFixed(3)
+        .padStart(9)} ${m((r) => r.p99)
+        .toFixed(3)
+        .padStart(8)} ` +
+        `${m((r) => r.perSecond)
+          .toFixed(0)
+          .padStart(10)} ${m((r) => r.cpuUs)
+          .toFixed(1)
+          .padStart(12)} | ` +
+        [
+          ratio(runs, (r) => r.median),
+          ratio(runs, (r) => r.p99),
+          ratio(runs, (r) => r.perSecond, true),
+          ratio(runs, (r) => r.cpuUs),
+        ]
+          .map((r) => show(r).padEnd(18))
+          .join(' '),
     );
   }
 }
 
 console.log(
-  `nestjs-inference client benchmark — node ${process.version}; ratios are to raw undici (lower is better), medians of ${ROUNDS} rotated rounds`,
+  `nestjs-inference client benchmark — node ${process.version}; ratios to raw undici (lower is better): median over ${ROUNDS} rotated rounds (min–max)`,
 );
 const scale = QUICK ? 0.1 : 1;
 await scenario({

@@ -68,4 +68,10 @@ export class AttemptScope extends EventEmitter {
   received(): void {
     this.waitingSince = undefined;
   }
+
+  /** The attempt is over: nothing of it is awaited any more, so the call's alarm leaves it alone. */
+  settle(): void {
+    this.headersDue = undefined;
+    this.waitingSince = undefined;
+  }
 }

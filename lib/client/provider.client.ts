@@ -225,7 +225,6 @@ export class ProviderClient {
         scope.cancel();
         open?.response.body.destroy();
       }
-      open?.attempt.scope.received();
       scope.dispose();
       summary.durationMs = scope.elapsedMs();
       call.onEnd?.(summary);
@@ -267,8 +266,7 @@ export class ProviderClient {
         return await run(attempt);
       } catch (thrown) {
         error = classifyFailure(thrown, this.#failureContext(scope, call, attempt));
-        attempt.scope.disarm();
-        attempt.scope.received();
+        attempt.scope.settle();
       }
       const delay = policy.nextDelay(error, number, scope.remainingMs());
       if (delay === undefined) throw error;
