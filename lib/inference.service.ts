@@ -19,8 +19,8 @@ export interface ChatCallOptions {
   signal?: AbortSignal;
   /** Overrides the request id (by default the incoming `x-request-id`, or a generated one). */
   requestId?: string;
-  /** Overrides the provider's timeouts for this call. */
-  timeouts?: Partial<TimeoutOptions>;
+  /** Overrides the provider's headers, idle and total budgets for this call (`connectMs` is per provider). */
+  timeouts?: Partial<Pick<TimeoutOptions, 'headersMs' | 'idleMs' | 'totalMs'>>;
   /** Overrides the provider's `retry.maxRetries` for this call. */
   maxRetries?: number;
   /** Extra headers for this call (the client's own, such as `authorization`, cannot be replaced). */
@@ -69,6 +69,8 @@ export class InferenceService {
   }
 }
 
+const CALL_TIMEOUTS = new Set(['headersMs', 'idleMs', 'totalMs']);
+
 function resolveRequest(
   request: ChatCompletionRequest,
   client: ProviderClient,
@@ -95,6 +97,11 @@ function resolveRequest(
     );
   }
   for (const [field, value] of options.timeouts ? Object.entries(options.timeouts) : []) {
+    if (!CALL_TIMEOUTS.has(field)) {
+      throw invalid(
+        `Call option timeouts.${field} is not supported: only headersMs, idleMs and totalMs can be set per call (connectMs is set per provider).`,
+      );
+    }
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw invalid(`Call option timeouts.${field} must be a positive number of milliseconds.`);
     }

@@ -11,6 +11,7 @@ import type {
   InferenceMetadata,
   StreamSummary,
 } from './chat.types.js';
+import { buildTimedConnector } from './connector.js';
 import { classifyFailure, statusFailure, type FailureContext } from './classify-failure.js';
 import type { Clock } from './clock.js';
 import type { AttemptScope } from './attempt-scope.js';
@@ -34,7 +35,7 @@ export interface ProviderCallOptions {
   requestId: string;
   /** Aborts the call. The stream API passes its unsubscribe signal here too. */
   signals?: readonly (AbortSignal | undefined)[];
-  timeouts?: Partial<TimeoutOptions>;
+  timeouts?: Partial<Pick<TimeoutOptions, 'headersMs' | 'idleMs' | 'totalMs'>>;
   maxRetries?: number;
   headers?: Record<string, string>;
 }
@@ -89,7 +90,7 @@ export class ProviderClient {
     this.#pool = new Pool(options.origin, {
       connections: options.pool.connections,
       keepAliveTimeout: options.pool.keepAliveTimeoutMs,
-      connect: { timeout: options.timeouts.connectMs },
+      connect: buildTimedConnector(options.timeouts.connectMs, clock),
     });
     const apiKey = options.apiKey.reveal();
     this.#secrets = [apiKey];

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { lastValueFrom, toArray } from 'rxjs';
-import type { StreamSummary } from '../../lib/index.js';
+import type { ChatCallOptions, StreamSummary } from '../../lib/index.js';
 import { collect, hello, startHarness, type Harness } from '../support/inference-harness.js';
 
 describe('InferenceService over real HTTP', () => {
@@ -108,10 +108,18 @@ describe('request validation', () => {
       /timeouts\.totalMs must be a positive number/,
     ],
     ['fractional retries', hello, { maxRetries: 0.5 }, /maxRetries must be an integer/],
+    [
+      'a per-call connect timeout',
+      hello,
+      { timeouts: { connectMs: 10 } },
+      /timeouts\.connectMs is not supported.*set per provider/,
+    ],
   ])(
     'rejects %s with a 400-class error before sending',
-    async (_what, request, options, message) => {
+    async (_what, request, callOptions, message) => {
       h = await startHarness();
+      // As a JavaScript caller would pass them: the types reject some of these already.
+      const options = callOptions as ChatCallOptions;
       await expect(h.service.chat(request as typeof hello, options)).rejects.toThrow(message);
       expect(() => h.service.stream(request as typeof hello, options)).toThrow(message);
       expect(h.provider.attempts).toBe(0);
