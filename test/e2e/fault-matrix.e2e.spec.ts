@@ -11,6 +11,7 @@ import {
   InferenceTimeoutError,
   type ChatCompletionChunk,
   type FailurePhase,
+  type StreamSummary,
 } from '../../lib/index.js';
 import type { SimulatedFault } from '../../lib/testing/index.js';
 import { hello, startHarness, TEST_API_KEY, type Harness } from '../support/inference-harness.js';
@@ -345,18 +346,20 @@ async function run(
     }
   }
   const chunks: ChatCompletionChunk[] = [];
-  let attempts = 0;
+  const ends: StreamSummary[] = [];
+  let error: unknown;
   try {
-    for await (const chunk of h.service.stream(hello, {
-      ...options,
-      onEnd: (s) => (attempts = s.attempts),
-    })) {
+    for await (const chunk of h.service.stream(hello, { ...options, onEnd: (s) => ends.push(s) })) {
       chunks.push(chunk);
     }
-  } catch (error) {
-    return { text: textOf(chunks), attempts, error };
+  } catch (thrown) {
+    error = thrown;
   }
-  return { text: textOf(chunks), attempts };
+  // Exactly one summary per stream, whose outcome and error agree with what the caller saw.
+  expect(ends).toHaveLength(1);
+  expect(ends[0]!.outcome).toBe(error ? 'failed' : 'completed');
+  expect(ends[0]!.error).toBe(error);
+  return { text: textOf(chunks), attempts: ends[0]!.attempts, error };
 }
 
 function textOf(chunks: ChatCompletionChunk[]): string {
