@@ -43,6 +43,7 @@ export {
 export type { FailurePhase } from './errors/index.js';
 export { InferenceOptionsError } from './options/index.js';
 export type {
+  CallTimeoutOptions,
   InferenceModuleOptions,
   PoolOptions,
   ProviderOptions,

@@ -10,7 +10,7 @@ import { ProviderRegistry } from './client/provider.registry.js';
 import { currentRequestContext } from './context/request-context.js';
 import { requestIdFrom } from './context/request-id.js';
 import { InferenceRequestError } from './errors/index.js';
-import type { TimeoutOptions } from './options/index.js';
+import { CALL_TIMEOUT_FIELDS, type CallTimeoutOptions } from './options/index.js';
 
 export interface ChatCallOptions {
   /** Send this call to the named provider instead of the default one. */
@@ -20,7 +20,7 @@ export interface ChatCallOptions {
   /** Overrides the request id (by default the incoming `x-request-id`, or a generated one). */
   requestId?: string;
   /** Overrides the provider's headers, idle and total budgets for this call (`connectMs` is per provider). */
-  timeouts?: Partial<Pick<TimeoutOptions, 'headersMs' | 'idleMs' | 'totalMs'>>;
+  timeouts?: CallTimeoutOptions;
   /** Overrides the provider's `retry.maxRetries` for this call. */
   maxRetries?: number;
   /** Extra headers for this call (the client's own, such as `authorization`, cannot be replaced). */
@@ -69,7 +69,7 @@ export class InferenceService {
   }
 }
 
-const CALL_TIMEOUTS = new Set(['headersMs', 'idleMs', 'totalMs']);
+const CALL_TIMEOUTS: ReadonlySet<string> = new Set(CALL_TIMEOUT_FIELDS);
 
 function resolveRequest(
   request: ChatCompletionRequest,
@@ -99,7 +99,7 @@ function resolveRequest(
   for (const [field, value] of options.timeouts ? Object.entries(options.timeouts) : []) {
     if (!CALL_TIMEOUTS.has(field)) {
       throw invalid(
-        `Call option timeouts.${field} is not supported: only headersMs, idleMs and totalMs can be set per call (connectMs is set per provider).`,
+        `Call option timeouts.${field} is not supported: only ${CALL_TIMEOUT_FIELDS.join(', ')} can be set per call (connectMs is set per provider).`,
       );
     }
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {

@@ -37,8 +37,7 @@ export class AttemptScope extends EventEmitter {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
-    this.headersDue = undefined;
-    this.waitingSince = undefined;
+    this.settle();
     this.emit('abort');
   }
 

@@ -110,10 +110,6 @@ export function classifyFailure(error: unknown, ctx: FailureContext): InferenceE
 
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return timeout('connect', 'connecting to', ctx, base);
-  if (code === 'UND_ERR_HEADERS_TIMEOUT')
-    return timeout('headers', 'waiting for headers from', ctx, base);
-  if (code === 'UND_ERR_BODY_TIMEOUT')
-    return timeout('idle', 'waiting for the next bytes from', ctx, base);
 
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
     const phase: FailurePhase = CONNECT_CODES.has(code) ? 'connect' : ctx.phase;

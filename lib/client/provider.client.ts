@@ -1,7 +1,11 @@
 import type { LoggerService } from '@nestjs/common';
 import { Pool, type Dispatcher } from 'undici';
 import type { InferenceError } from '../errors/index.js';
-import type { ResolvedProviderOptions, TimeoutOptions } from '../options/index.js';
+import type {
+  CallTimeoutOptions,
+  ResolvedProviderOptions,
+  TimeoutOptions,
+} from '../options/index.js';
 import { CallScope } from './call-scope.js';
 import type {
   ChatCompletion,
@@ -35,7 +39,7 @@ export interface ProviderCallOptions {
   requestId: string;
   /** Aborts the call. The stream API passes its unsubscribe signal here too. */
   signals?: readonly (AbortSignal | undefined)[];
-  timeouts?: Partial<Pick<TimeoutOptions, 'headersMs' | 'idleMs' | 'totalMs'>>;
+  timeouts?: CallTimeoutOptions;
   maxRetries?: number;
   headers?: Record<string, string>;
 }
@@ -61,7 +65,6 @@ interface OpenStream {
   reader: SseChunkReader;
   first: ChatCompletionChunk | undefined;
   timeToHeadersMs: number;
-  upstreamRequestId?: string;
 }
 
 /**
@@ -182,7 +185,6 @@ export class ProviderClient {
             reader,
             first,
             timeToHeadersMs,
-            upstreamRequestId: attempt.upstreamRequestId,
           };
         } catch (error) {
           response.body.destroy();
@@ -190,7 +192,7 @@ export class ProviderClient {
         }
       });
       summary.timeToHeadersMs = open.timeToHeadersMs;
-      summary.upstreamRequestId = open.upstreamRequestId;
+      summary.upstreamRequestId = open.attempt.upstreamRequestId;
       const { reader } = open;
       let chunk: ChatCompletionChunk | undefined | null = open.first;
       while (chunk !== undefined) {

@@ -1,4 +1,5 @@
 export type {
+  CallTimeoutOptions,
   InferenceModuleOptions,
   PoolOptions,
   ProviderOptions,
@@ -10,5 +11,6 @@ export type {
   ResolvedProviderOptions,
 } from './resolved-options.interface.js';
 export { InferenceOptionsError } from './inference-options.error.js';
+export { CALL_TIMEOUT_FIELDS } from './option.defaults.js';
 export { resolveInferenceOptions } from './resolve-options.js';
 export { Secret } from './secret.js';

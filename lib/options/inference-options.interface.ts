@@ -1,4 +1,5 @@
 import type { Clock } from '../client/clock.js';
+import type { CALL_TIMEOUT_FIELDS } from './option.defaults.js';
 
 export interface TimeoutOptions {
   /** Opening a TCP/TLS connection. Default 5,000 ms. */
@@ -10,6 +11,11 @@ export interface TimeoutOptions {
   /** The whole call, retries and backoff included. Default 120,000 ms. */
   totalMs: number;
 }
+
+/** What a call may override of its provider's timeouts (see `CALL_TIMEOUT_FIELDS`). */
+export type CallTimeoutOptions = Partial<
+  Pick<TimeoutOptions, (typeof CALL_TIMEOUT_FIELDS)[number]>
+>;
 
 export interface RetryOptions {
   /** Retries after the first attempt. Default 2; 0 turns retries off. */

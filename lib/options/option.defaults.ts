@@ -18,6 +18,9 @@ export const DEFAULT_POOL: Readonly<PoolOptions> = {
   keepAliveTimeoutMs: 4_000,
 };
 
+/** The budgets a single call may override; `connectMs` belongs to the provider's connection pool. */
+export const CALL_TIMEOUT_FIELDS = ['headersMs', 'idleMs', 'totalMs'] as const;
+
 /** Node timers overflow above 2^31 - 1 ms (about 24.8 days); a day is more than any call needs. */
 export const MAX_DURATION_MS = 86_400_000;
 export const MAX_RETRIES = 10;
