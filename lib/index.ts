@@ -34,6 +34,7 @@ export {
   InferenceProtocolError,
   InferenceRateLimitError,
   InferenceRequestError,
+  InferenceShutdownError,
   InferenceStreamError,
   InferenceTimeoutError,
   httpStatusOf,
@@ -50,5 +51,15 @@ export type {
   ResolvedInferenceOptions,
   ResolvedProviderOptions,
   RetryOptions,
+  ShutdownOptions,
   TimeoutOptions,
 } from './options/index.js';
+export { InflightRegistry, ShutdownCoordinator } from './lifecycle/index.js';
+export type {
+  InflightFigures,
+  InflightSnapshot,
+  InflightState,
+  ShutdownEvent,
+  ShutdownPhase,
+  ShutdownSummary,
+} from './lifecycle/index.js';

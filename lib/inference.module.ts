@@ -11,6 +11,8 @@ import {
   type InferenceModuleExtras,
 } from './inference.module-definition.js';
 import { InferenceService } from './inference.service.js';
+import { InflightRegistry } from './lifecycle/inflight.registry.js';
+import { ShutdownCoordinator } from './lifecycle/shutdown.coordinator.js';
 import { resolveInferenceOptions } from './options/resolve-options.js';
 
 /**
@@ -43,6 +45,8 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
       inject: [INFERENCE_MODULE_OPTIONS],
     },
     ProviderRegistry,
+    InflightRegistry,
+    ShutdownCoordinator,
     InferenceService,
     InferenceInterceptor,
   ];
@@ -57,6 +61,9 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
       ...(definition.exports ?? []),
       InferenceService,
       InferenceInterceptor,
+      InflightRegistry,
+      ShutdownCoordinator,
+      ProviderRegistry,
       INFERENCE_OPTIONS,
     ],
   };

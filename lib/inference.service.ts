@@ -7,6 +7,7 @@ import type {
 import { InferenceStream } from './client/inference.stream.js';
 import type { ProviderClient, ResolvedChatRequest } from './client/provider.client.js';
 import { ProviderRegistry } from './client/provider.registry.js';
+import { InflightRegistry } from './lifecycle/inflight.registry.js';
 import { currentRequestContext } from './context/request-context.js';
 import { requestIdFrom } from './context/request-id.js';
 import { InferenceRequestError } from './errors/index.js';
@@ -34,11 +35,16 @@ export interface StreamCallOptions extends ChatCallOptions {
 
 /**
  * Chat completions against the configured OpenAI-compatible providers, with retries, timeouts,
- * typed errors and cancellation.
+ * typed errors and cancellation. Every call is tracked in flight: while the app drains, a call
+ * made by an in-flight request goes ahead, and any other call fails with a retryable
+ * `InferenceShutdownError`.
  */
 @Injectable()
 export class InferenceService {
-  constructor(private readonly providers: ProviderRegistry) {}
+  constructor(
+    private readonly providers: ProviderRegistry,
+    private readonly inflight: InflightRegistry,
+  ) {}
 
   /** One completion. Resolves with the provider's answer; `result.inference` holds the metadata. */
   async chat(
@@ -48,7 +54,12 @@ export class InferenceService {
     const requestId = this.#requestId(options);
     const client = this.providers.get(options.provider, requestId);
     const resolved = resolveRequest(request, client, requestId, options);
-    return client.chat(resolved, { ...options, requestId, signals: [options.signal] });
+    return client.chat(resolved, {
+      ...options,
+      requestId,
+      signals: [options.signal],
+      track: this.inflight.trackCall(requestId, client.name, resolved.model),
+    });
   }
 
   /**
@@ -60,7 +71,12 @@ export class InferenceService {
     const client = this.providers.get(options.provider, requestId);
     const resolved = resolveRequest(request, client, requestId, options);
     return new InferenceStream((signal) =>
-      client.stream(resolved, { ...options, requestId, signals: [options.signal, signal] }),
+      client.stream(resolved, {
+        ...options,
+        requestId,
+        signals: [options.signal, signal],
+        track: this.inflight.trackCall(requestId, client.name, resolved.model),
+      }),
     );
   }
 

@@ -2,7 +2,8 @@ import type { TimeoutOptions } from '../options/index.js';
 import { AttemptScope } from './attempt-scope.js';
 import type { Clock } from './clock.js';
 
-export type AbortCause = 'caller' | 'deadline';
+/** Why a call was aborted: its caller cancelled, its total budget ran out, or the app's drain gave up on it. */
+export type AbortCause = 'caller' | 'deadline' | 'shutdown';
 
 /**
  * One call's cancellation and time budgets, across its attempts and backoffs. When the caller
@@ -83,6 +84,11 @@ export class CallScope {
     this.#abort('caller');
   }
 
+  /** Stops the call because the application's drain deadline was reached. */
+  stop(): void {
+    this.#abort('shutdown');
+  }
+
   /** Releases the alarm and the listeners on the caller's signals. Call once the call has settled. */
   dispose(): void {
     if (this.#alarm !== undefined) {
@@ -122,7 +128,7 @@ export class CallScope {
     if (this.#cause) return;
     this.#cause = cause;
     this.dispose();
-    this.#attempt?.abort(new Error(cause === 'caller' ? 'aborted by the caller' : 'deadline'));
+    this.#attempt?.abort(new Error(cause));
     this.#wakeUp?.();
   }
 }

@@ -7,6 +7,7 @@ import {
   InferenceIncompleteStreamError,
   InferenceProtocolError,
   InferenceRateLimitError,
+  InferenceShutdownError,
   InferenceStreamError,
   InferenceTimeoutError,
   redactSecrets,
@@ -76,6 +77,12 @@ export function classifyFailure(error: unknown, ctx: FailureContext): InferenceE
       phase: 'aborted',
       retryable: false,
     });
+  }
+  if (ctx.scope.abortCause === 'shutdown') {
+    return new InferenceShutdownError(
+      `The call to ${where} was stopped: the application's drain deadline was reached.`,
+      { ...base, phase: 'shutdown', retryable: true },
+    );
   }
   if (ctx.scope.abortCause === 'deadline') {
     return new InferenceTimeoutError(

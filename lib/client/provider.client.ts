@@ -6,6 +6,7 @@ import type {
   ResolvedProviderOptions,
   TimeoutOptions,
 } from '../options/index.js';
+import type { CallTracking, TrackCall } from './call-tracking.js';
 import { CallScope } from './call-scope.js';
 import type {
   ChatCompletion,
@@ -42,6 +43,8 @@ export interface ProviderCallOptions {
   timeouts?: CallTimeoutOptions;
   maxRetries?: number;
   headers?: Record<string, string>;
+  /** Lets the application's lifecycle follow the call, and stop it at its drain deadline. */
+  track?: TrackCall;
 }
 
 export interface ProviderStreamOptions extends ProviderCallOptions {
@@ -119,7 +122,9 @@ export class ProviderClient {
   ): Promise<ChatCompletionResult> {
     const body = JSON.stringify(unaryBody(request));
     const scope = this.#scope(call);
+    let tracking: CallTracking | undefined;
     try {
+      tracking = call.track?.(() => scope.stop());
       return await this.#withRetries(scope, call, 'chat', async (attempt) => {
         const response = await this.#send(body, this.#headers, scope, call, attempt);
         const timeToHeadersMs = scope.elapsedMs();
@@ -141,6 +146,7 @@ export class ProviderClient {
       });
     } finally {
       scope.dispose();
+      tracking?.end();
     }
   }
 
@@ -170,7 +176,9 @@ export class ProviderClient {
       outcome: 'aborted',
     };
     let open: OpenStream | undefined;
+    let tracking: CallTracking | undefined;
     try {
+      tracking = call.track?.(() => scope.stop());
       open = await this.#withRetries(scope, call, 'stream', async (attempt) => {
         summary.attempts = attempt.number;
         const response = await this.#send(body, this.#streamHeaders, scope, call, attempt);
@@ -202,7 +210,10 @@ export class ProviderClient {
         if (finish) summary.finishReason = finish;
         const out = wantsUsage ? chunk : withoutUsage(chunk);
         if (out) {
-          summary.timeToFirstChunkMs ??= scope.elapsedMs();
+          if (summary.chunks === 0) {
+            summary.timeToFirstChunkMs = scope.elapsedMs();
+            tracking?.streaming();
+          }
           summary.chunks++;
           yield out;
         }
@@ -230,6 +241,7 @@ export class ProviderClient {
       }
       scope.dispose();
       summary.durationMs = scope.elapsedMs();
+      tracking?.end();
       call.onEnd?.(summary);
     }
   }
@@ -271,7 +283,10 @@ export class ProviderClient {
         error = classifyFailure(thrown, this.#failureContext(scope, call, attempt));
         attempt.scope.settle();
       }
-      const delay = policy.nextDelay(error, number, scope.remainingMs());
+      // A stopped call is never retried here, even when its error invites a retry elsewhere.
+      const delay = scope.abortCause
+        ? undefined
+        : policy.nextDelay(error, number, scope.remainingMs());
       if (delay === undefined) throw error;
       this.logger.warn(
         `Retrying ${operation} on provider "${this.name}" in ${delay} ms after attempt ${number} failed: ${error.message} [request ${call.requestId}]`,

@@ -9,6 +9,7 @@ import { ProviderClient } from './provider.client.js';
 export class ProviderRegistry implements OnApplicationShutdown {
   readonly defaultProvider: string;
   readonly #clients = new Map<string, ProviderClient>();
+  readonly #closeBoundMs: number;
 
   constructor(@Inject(INFERENCE_OPTIONS) options: ResolvedInferenceOptions) {
     const logger = new Logger(INFERENCE_LOGGER_CONTEXT);
@@ -16,6 +17,7 @@ export class ProviderRegistry implements OnApplicationShutdown {
       this.#clients.set(name, new ProviderClient(provider, options.clock, options.random, logger));
     }
     this.defaultProvider = options.defaultProvider;
+    this.#closeBoundMs = options.shutdown.abandonGraceMs;
   }
 
   get names(): string[] {
@@ -32,7 +34,23 @@ export class ProviderRegistry implements OnApplicationShutdown {
     );
   }
 
+  /**
+   * Closes every pool once the app's own hooks have run. After a drain nothing should be left
+   * running; whatever is still running after `shutdown.abandonGraceMs` is destroyed.
+   */
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.#clients.values()].map((client) => client.close()));
+    await Promise.all([...this.#clients.values()].map((client) => this.#close(client)));
+  }
+
+  async #close(client: ProviderClient): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      client.close().then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(resolve, this.#closeBoundMs, false);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!closed) await client.destroy();
   }
 }

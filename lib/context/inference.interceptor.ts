@@ -4,22 +4,43 @@ import {
   type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Observable } from 'rxjs';
+import { InflightRegistry } from '../lifecycle/inflight.registry.js';
 import { runWithRequestContext, type InferenceRequestContext } from './request-context.js';
 import { requestIdFrom } from './request-id.js';
 
+/** Express hands out Node's own objects; Fastify wraps them (`raw`). */
+type AdapterMessage = IncomingMessage | { raw: IncomingMessage };
+type AdapterResponse = ServerResponse | { raw: ServerResponse };
+
 /**
- * Opens the request context for each HTTP request a route handles, so `InferenceService` calls
- * made while handling it reuse its `x-request-id`. Registered globally by `InferenceModule`
- * (option `globalInterceptor`, on by default); interceptors registered with `APP_INTERCEPTOR`
- * run in module order, so it wraps the interceptors of modules imported after it.
+ * Opens the request context of each HTTP request a route handles, and ties it to the request's
+ * entry in the in-flight registry: calls made while handling it reuse its `x-request-id`, are
+ * listed under it, and are allowed while the app drains. The request stays in flight until its
+ * response is written (for a stream, until the stream ends or the client disconnects).
+ *
+ * Registered for every route by `InferenceModule` (option `globalInterceptor`, on by default);
+ * otherwise apply it with `@UseInterceptors(InferenceInterceptor)` on a controller. Global
+ * interceptors run in module order, before controller and handler ones, so it wraps them all.
  */
 @Injectable()
 export class InferenceInterceptor implements NestInterceptor {
+  constructor(private readonly registry: InflightRegistry) {}
+
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
-    const request = context.switchToHttp().getRequest<{ headers?: Record<string, unknown> }>();
-    const requestContext = this.createContext(request.headers ?? {});
+    const http = context.switchToHttp();
+    const request = http.getRequest<AdapterMessage>();
+    const message = rawOf(request);
+    const requestContext = this.createContext(message.headers);
+    const inflight =
+      this.registry.requestOf(message) ??
+      this.registry.trackRequest(message, rawOf(http.getResponse<AdapterResponse>()));
+    inflight.id = requestContext.requestId;
+    inflight.route = `${message.method ?? 'GET'} ${routeOf(request, message)}`;
+    inflight.handled = true;
+    requestContext.inflight = inflight;
     // The handler runs when the inner observable is subscribed: subscribe inside the context.
     return new Observable((subscriber) =>
       runWithRequestContext(requestContext, () => next.handle().subscribe(subscriber)),
@@ -30,4 +51,22 @@ export class InferenceInterceptor implements NestInterceptor {
   protected createContext(headers: Record<string, unknown>): InferenceRequestContext {
     return { requestId: requestIdFrom(headers['x-request-id']) };
   }
+}
+
+function rawOf<T extends object>(value: T | { raw: T }): T {
+  const raw = (value as { raw?: T }).raw;
+  return typeof raw === 'object' && raw !== null ? raw : (value as T);
+}
+
+/** The route's pattern when the adapter knows it (`/users/:id`), otherwise the path. */
+function routeOf(request: AdapterMessage, message: IncomingMessage): string {
+  const known = request as {
+    route?: { path?: unknown }; // Express
+    routeOptions?: { url?: unknown }; // Fastify
+  };
+  const pattern = known.route?.path ?? known.routeOptions?.url;
+  if (typeof pattern === 'string') return pattern;
+  const url = message.url ?? '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }

@@ -1,9 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { InflightRequest } from '../lifecycle/inflight-request.js';
 
 /** What the module knows about the HTTP request being handled, for the calls made under it. */
 export interface InferenceRequestContext {
   /** The incoming `x-request-id` when it was usable, otherwise a generated one. */
   requestId: string;
+  /** The request's entry in the in-flight registry: calls made under it belong to it. */
+  inflight?: InflightRequest;
 }
 
 const storage = new AsyncLocalStorage<InferenceRequestContext>();

@@ -7,6 +7,7 @@ export {
   InferenceProtocolError,
   InferenceRateLimitError,
   InferenceRequestError,
+  InferenceShutdownError,
   InferenceStreamError,
   InferenceTimeoutError,
 } from './inference.error.js';

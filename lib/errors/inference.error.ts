@@ -114,3 +114,12 @@ export class InferenceAbortedError extends InferenceError {
 export class InferenceRequestError extends InferenceError {
   readonly code = 'invalid_request';
 }
+
+/**
+ * The application is shutting down: new work that is not part of an in-flight request is refused,
+ * and calls still running when the drain deadline is reached are stopped. Retryable, on another
+ * replica; answered as 503 with `Retry-After`.
+ */
+export class InferenceShutdownError extends InferenceError {
+  readonly code = 'shutting_down';
+}

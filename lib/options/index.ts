@@ -4,6 +4,7 @@ export type {
   PoolOptions,
   ProviderOptions,
   RetryOptions,
+  ShutdownOptions,
   TimeoutOptions,
 } from './inference-options.interface.js';
 export type {

@@ -52,8 +52,37 @@ export interface InferenceModuleOptions {
   providers: Record<string, ProviderOptions>;
   /** The provider used when a call names none. Optional when there is exactly one provider. */
   defaultProvider?: string;
+  /** How the app shuts down: readiness delay, drain bound, second signal (see `ShutdownOptions`). */
+  shutdown?: Partial<ShutdownOptions>;
   /** Time source, for tests. Defaults to the system clock. */
   clock?: Clock;
   /** Random source in [0, 1), for retry jitter; for tests. Defaults to `Math.random`. */
   random?: () => number;
+}
+
+/** The shutdown sequence run on the first SIGTERM/SIGINT (through `app.enableShutdownHooks()`) or `app.close()`. */
+export interface ShutdownOptions {
+  /**
+   * How long the app keeps serving normally after the signal while readiness already fails, so
+   * load balancers stop sending traffic first. Default 5000; 0 when `NODE_ENV` is `test`.
+   */
+  readinessDelayMs: number;
+  /** The bound on waiting for in-flight requests once the listener is closed. Default 30000. */
+  drainTimeoutMs: number;
+  /**
+   * After the drain deadline, how long stopped streams get to write their terminal event before
+   * the remaining sockets are destroyed. Default 1000.
+   */
+  abandonGraceMs: number;
+  /** What a second SIGTERM/SIGINT during the drain does: `force` (default) ends it at once; `ignore`. */
+  secondSignal: 'force' | 'ignore';
+  /** The process's exit code when the drain had to abandon requests. Default 75 (EX_TEMPFAIL). */
+  abandonedExitCode: number;
+  /** `Retry-After` of the 503s answered while draining, in milliseconds (sent in seconds). Default 1000. */
+  retryAfterMs: number;
+  /**
+   * The orchestrator's termination grace period (Kubernetes' `terminationGracePeriodSeconds`,
+   * in ms). When set, startup warns if the readiness delay plus the drain could outlast it.
+   */
+  terminationGracePeriodMs?: number;
 }

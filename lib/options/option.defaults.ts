@@ -1,4 +1,9 @@
-import type { PoolOptions, RetryOptions, TimeoutOptions } from './inference-options.interface.js';
+import type {
+  PoolOptions,
+  RetryOptions,
+  ShutdownOptions,
+  TimeoutOptions,
+} from './inference-options.interface.js';
 
 export const DEFAULT_TIMEOUTS: Readonly<TimeoutOptions> = {
   connectMs: 5_000,
@@ -25,3 +30,17 @@ export const CALL_TIMEOUT_FIELDS = ['headersMs', 'idleMs', 'totalMs'] as const;
 export const MAX_DURATION_MS = 86_400_000;
 export const MAX_RETRIES = 10;
 export const MAX_CONNECTIONS = 10_000;
+
+/** Shutdown defaults; the readiness delay is 0 under a test runner (`NODE_ENV=test`). */
+export function defaultShutdown(env: NodeJS.ProcessEnv = process.env): ShutdownOptions {
+  return {
+    readinessDelayMs: env.NODE_ENV === 'test' ? 0 : 5_000,
+    drainTimeoutMs: 30_000,
+    abandonGraceMs: 1_000,
+    secondSignal: 'force',
+    abandonedExitCode: 75,
+    retryAfterMs: 1_000,
+  };
+}
+
+export const SECOND_SIGNAL_CHOICES = ['force', 'ignore'] as const;

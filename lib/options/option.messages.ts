@@ -42,6 +42,10 @@ export const OptionMessages = {
   ambiguousDefaultProvider: (path: string, names: readonly string[]) =>
     `${path} is missing and there are several providers (${names.join(', ')}). Set defaultProvider to one of them.`,
   notAFunction: (path: string) => `${path} must be a function.`,
+  notOneOf: (path: string, value: unknown, choices: readonly string[]) =>
+    `${path} is ${describe(value)}. Use one of: ${choices.join(', ')}.`,
+  badExitCode: (path: string, value: unknown) =>
+    `${path} must be an integer exit code from 1 to 125, got ${describe(value)}.`,
 } as const;
 
 function describe(value: unknown): string {

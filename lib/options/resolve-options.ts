@@ -1,13 +1,20 @@
 import { systemClock, type Clock } from '../client/clock.js';
-import type { PoolOptions, RetryOptions, TimeoutOptions } from './inference-options.interface.js';
+import type {
+  PoolOptions,
+  RetryOptions,
+  ShutdownOptions,
+  TimeoutOptions,
+} from './inference-options.interface.js';
 import { InferenceOptionsError } from './inference-options.error.js';
 import {
   DEFAULT_POOL,
   DEFAULT_RETRY,
   DEFAULT_TIMEOUTS,
+  defaultShutdown,
   MAX_CONNECTIONS,
   MAX_DURATION_MS,
   MAX_RETRIES,
+  SECOND_SIGNAL_CHOICES,
 } from './option.defaults.js';
 import { OptionMessages as M } from './option.messages.js';
 import type {
@@ -16,7 +23,7 @@ import type {
 } from './resolved-options.interface.js';
 import { Secret } from './secret.js';
 
-const TOP_KEYS = ['providers', 'defaultProvider', 'clock', 'random'] as const;
+const TOP_KEYS = ['providers', 'defaultProvider', 'shutdown', 'clock', 'random'] as const;
 const PROVIDER_KEYS = [
   'baseUrl',
   'apiKey',
@@ -68,6 +75,7 @@ export function resolveInferenceOptions(input: unknown): ResolvedInferenceOption
 
   const names = Object.keys(isDict(rawProviders) ? rawProviders : {});
   const defaultProvider = resolveDefaultProvider(input.defaultProvider, names, problems);
+  const shutdown = resolveShutdown(input.shutdown, problems);
   const clock = resolveClock(input.clock, problems);
   if (input.random !== undefined && typeof input.random !== 'function') {
     problems.push(M.notAFunction('random'));
@@ -77,6 +85,7 @@ export function resolveInferenceOptions(input: unknown): ResolvedInferenceOption
   return {
     providers,
     defaultProvider: defaultProvider!,
+    shutdown: shutdown!,
     clock,
     random: (input.random as (() => number) | undefined) ?? Math.random,
   };
@@ -298,6 +307,38 @@ function fitTimeoutsToTotal(
       );
     }
   }
+}
+
+function resolveShutdown(value: unknown, problems: Problems): ShutdownOptions | undefined {
+  const { secondSignal, ...defaults } = defaultShutdown();
+  const { secondSignal: givenSignal, ...given } = isDict(value) ? value : {};
+  const numbers = resolveNumbers<Omit<ShutdownOptions, 'secondSignal'>>(
+    isDict(value) ? given : value,
+    'shutdown',
+    defaults,
+    [...Object.keys(defaults), 'terminationGracePeriodMs', 'secondSignal'],
+    problems,
+    (field, path, key) => {
+      if (key === 'abandonedExitCode') {
+        const ok =
+          typeof field === 'number' && Number.isInteger(field) && field >= 1 && field <= 125;
+        return ok ? field : M.badExitCode(path, field);
+      }
+      if (key === 'readinessDelayMs' || key === 'abandonGraceMs') {
+        return boundedInteger(field, path, 0, MAX_DURATION_MS);
+      }
+      return positiveDuration(field, path);
+    },
+  );
+  if (givenSignal !== undefined && !SECOND_SIGNAL_CHOICES.includes(givenSignal as 'force')) {
+    problems.push(M.notOneOf('shutdown.secondSignal', givenSignal, SECOND_SIGNAL_CHOICES));
+    return undefined;
+  }
+  if (!numbers) return undefined;
+  return {
+    ...numbers,
+    secondSignal: (givenSignal as ShutdownOptions['secondSignal']) ?? secondSignal,
+  };
 }
 
 function resolveDefaultProvider(

@@ -1,5 +1,10 @@
 import type { Clock } from '../client/clock.js';
-import type { PoolOptions, RetryOptions, TimeoutOptions } from './inference-options.interface.js';
+import type {
+  PoolOptions,
+  RetryOptions,
+  ShutdownOptions,
+  TimeoutOptions,
+} from './inference-options.interface.js';
 import type { Secret } from './secret.js';
 
 /** One provider's options after validation, with every default filled in. */
@@ -20,6 +25,7 @@ export interface ResolvedProviderOptions {
 export interface ResolvedInferenceOptions {
   providers: ReadonlyMap<string, ResolvedProviderOptions>;
   defaultProvider: string;
+  shutdown: Readonly<ShutdownOptions>;
   clock: Clock;
   random: () => number;
 }

@@ -7,9 +7,11 @@ import {
   InferenceModule,
   InferenceOptionsError,
   InferenceService,
+  InflightRegistry,
   type InferenceModuleOptions,
 } from '../../lib/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
+import { ProviderRegistry } from '../../lib/client/provider.registry.js';
 
 let sim: SimulatedProvider;
 beforeAll(async () => {
@@ -101,6 +103,9 @@ describe('with @nestjs/config', () => {
 describe('decorator metadata', () => {
   it('is emitted, so constructor injection works without @Inject', () => {
     expect(Reflect.getMetadata('design:paramtypes', Consumer)).toEqual([InferenceService]);
-    expect(Reflect.getMetadata('design:paramtypes', InferenceService)).toHaveLength(1);
+    expect(Reflect.getMetadata('design:paramtypes', InferenceService)).toEqual([
+      ProviderRegistry,
+      InflightRegistry,
+    ]);
   });
 });

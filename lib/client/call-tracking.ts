@@ -1,0 +1,13 @@
+/** How the application's lifecycle follows one upstream call (see `lifecycle/`). */
+export interface CallTracking {
+  /** The stream's first chunk reached the caller. */
+  streaming(): void;
+  /** The call ended, however it ended. Called once. */
+  end(): void;
+}
+
+/**
+ * Called as a call starts, with the way to stop it (it then fails with a shutdown error). It may
+ * throw to refuse the call.
+ */
+export type TrackCall = (stop: () => void) => CallTracking;

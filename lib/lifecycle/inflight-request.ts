@@ -1,0 +1,77 @@
+import type { ServerResponse } from 'node:http';
+import type { CallTracking } from '../client/call-tracking.js';
+
+/**
+ * Where an in-flight request is: `received` (not yet at its route handler: body parsing,
+ * middleware), `handling` (in the handler, no upstream call running), `awaiting-upstream` (an
+ * upstream call is running and has not streamed yet), `streaming` (a stream is delivering chunks)
+ * or `writing` (the response has started and no upstream call is running).
+ */
+export type InflightState = 'received' | 'handling' | 'awaiting-upstream' | 'streaming' | 'writing';
+
+/** One request or top-level call in flight, as the introspection API reports it. */
+export interface InflightSnapshot {
+  kind: 'request' | 'call';
+  /** The request id: the one forwarded upstream and written in logs. */
+  id: string;
+  /** `POST /v1/chat/completions`; for a call not made by a request, undefined. */
+  route?: string;
+  /** The provider and model of the running upstream call, if there is one. */
+  provider?: string;
+  model?: string;
+  state: InflightState;
+  ageMs: number;
+}
+
+/** One upstream call made through `InferenceService`. */
+export class InflightCall implements CallTracking {
+  state: 'awaiting-upstream' | 'streaming' = 'awaiting-upstream';
+  abandoned = false;
+
+  constructor(
+    readonly requestId: string,
+    readonly provider: string,
+    readonly model: string,
+    readonly startedAt: number,
+    /** The in-flight request that made the call, if any. */
+    readonly parent: InflightRequest | undefined,
+    /** Stops the call with a shutdown error. */
+    readonly stop: () => void,
+    private readonly onEnd: (call: InflightCall) => void,
+  ) {}
+
+  streaming(): void {
+    this.state = 'streaming';
+  }
+
+  end(): void {
+    this.onEnd(this);
+  }
+}
+
+/** One HTTP request, from its arrival until its response is written or its client is gone. */
+export class InflightRequest {
+  /** Set by the interceptor once a route handles the request. */
+  route: string | undefined;
+  handled = false;
+  abandoned = false;
+  readonly calls = new Set<InflightCall>();
+
+  constructor(
+    public id: string,
+    readonly method: string,
+    readonly startedAt: number,
+    readonly response: ServerResponse,
+  ) {}
+
+  get state(): InflightState {
+    let awaiting = false;
+    for (const call of this.calls) {
+      if (call.state === 'streaming') return 'streaming';
+      awaiting = true;
+    }
+    if (awaiting) return 'awaiting-upstream';
+    if (this.response.headersSent) return 'writing';
+    return this.handled ? 'handling' : 'received';
+  }
+}

@@ -1,0 +1,247 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Server } from 'node:http';
+import type { Clock } from '../client/clock.js';
+import { INFERENCE_LOGGER_CONTEXT, INFERENCE_OPTIONS } from '../inference.constants.js';
+import type { ResolvedInferenceOptions, ShutdownOptions } from '../options/index.js';
+import { HttpServerGate } from './http-server.gate.js';
+import { InflightRegistry } from './inflight.registry.js';
+import type { ShutdownEvent, ShutdownPhase, ShutdownSummary } from './shutdown-events.js';
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * Runs the shutdown contract when Nest closes the app (`app.enableShutdownHooks()` on a signal,
+ * or `app.close()`). It hooks the HTTP adapter's `beforeClose`, which Nest awaits before any
+ * `onModuleDestroy`, so the drain ends before the app's own hooks run:
+ *
+ * 1. readiness fails at once; 2. the app serves normally for `readinessDelayMs`; 3. the listener
+ * closes and idle sockets with it, later responses carry `Connection: close`, requests on old
+ * sockets get 503; 4. it waits for in-flight requests, up to `drainTimeoutMs`; 5. at the deadline
+ * the remaining upstream calls are stopped (open streams end with a terminal error event) and
+ * after `abandonGraceMs` their sockets are destroyed; 6. Nest goes on with the app's hooks. A
+ * second signal during the drain ends it at once (7), and one summary is logged and emitted (8).
+ */
+@Injectable()
+export class ShutdownCoordinator implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly #options: Readonly<ShutdownOptions>;
+  readonly #clock: Clock;
+  readonly #logger = new Logger(INFERENCE_LOGGER_CONTEXT);
+  readonly #listeners = new Set<(event: ShutdownEvent) => void>();
+  #phase: ShutdownPhase = 'serving';
+  #gate: HttpServerGate | undefined;
+  #drain: Promise<void> | undefined;
+  #summary: ShutdownSummary | undefined;
+  #forced = false;
+  readonly #sleepers = new Set<() => void>();
+
+  constructor(
+    private readonly registry: InflightRegistry,
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(INFERENCE_OPTIONS) options: ResolvedInferenceOptions,
+  ) {
+    this.#options = options.shutdown;
+    this.#clock = options.clock;
+  }
+
+  get phase(): ShutdownPhase {
+    return this.#phase;
+  }
+
+  /** True until the shutdown begins: what a readiness probe reports. */
+  get ready(): boolean {
+    return this.#phase === 'serving';
+  }
+
+  /** The summary of the shutdown, once it is over. */
+  get summary(): ShutdownSummary | undefined {
+    return this.#summary;
+  }
+
+  /** Calls `listener` with each phase change and the final summary. Returns the unsubscribe. */
+  subscribe(listener: (event: ShutdownEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  onApplicationBootstrap(): void {
+    this.#warnIfOverGracePeriod();
+    const adapter = this.adapterHost.httpAdapter;
+    if (!adapter) return;
+    const server = adapter.getHttpServer() as Server | undefined;
+    if (server && typeof server.closeIdleConnections === 'function') {
+      this.#gate = new HttpServerGate(server, this.registry, this.#options.retryAfterMs);
+    }
+    // Nest awaits the adapter's beforeClose() before it calls any onModuleDestroy hook.
+    const beforeClose = adapter.beforeClose?.bind(adapter);
+    adapter.beforeClose = async () => {
+      await this.drain();
+      await beforeClose?.();
+    };
+  }
+
+  /** Runs the drain, once; later calls wait for the same one. */
+  drain(): Promise<void> {
+    return (this.#drain ??= this.#run());
+  }
+
+  onApplicationShutdown(signal?: string): void {
+    this.#stopListening();
+    const abandoned = this.#summary?.abandoned ?? 0;
+    if (signal && abandoned > 0 && process.listenerCount(signal) > 0) {
+      // Nest re-raises the signal once every hook has run: exit with the documented code instead.
+      const code = this.#options.abandonedExitCode;
+      process.once(signal, () => process.exit(code));
+    }
+  }
+
+  async #run(): Promise<void> {
+    const startedAt = this.#clock.now();
+    this.#listen();
+    this.#enter('readiness-delay');
+    this.#logger.log(
+      `Shutdown: readiness now fails; serving normally for ${this.#options.readinessDelayMs} ms so load balancers stop sending traffic (${this.registry.size} in flight).`,
+    );
+    const before = { ...this.registry.figures };
+    await this.#sleep(this.#options.readinessDelayMs);
+
+    const drainStartedAt = this.#clock.now();
+    this.registry.stopAccepting();
+    this.#gate?.stopAccepting();
+    this.#enter('draining');
+    this.#logger.log(
+      `Shutdown: stopped accepting; draining ${this.registry.size} in flight (deadline ${this.#options.drainTimeoutMs} ms).`,
+    );
+    const drained = await Promise.race([
+      this.registry.whenIdle().then(() => true),
+      this.#sleep(this.#options.drainTimeoutMs).then(() => false),
+    ]);
+    this.#wakeAll();
+
+    const abandonStartedAt = this.#clock.now();
+    let abandonedIds: string[] = [];
+    if (drained) {
+      this.#logger.log(`Shutdown: drained in ${abandonStartedAt - drainStartedAt} ms.`);
+    } else {
+      this.#enter('abandoning');
+      abandonedIds = this.#abandon();
+      await Promise.race([this.registry.whenIdle(), this.#sleep(this.#options.abandonGraceMs)]);
+      this.#wakeAll();
+      this.#gate?.destroyAll();
+    }
+
+    const endedAt = this.#clock.now();
+    const after = this.registry.figures;
+    this.#summary = {
+      completed: after.completed - before.completed,
+      rejected: after.rejected - before.rejected,
+      abandoned: abandonedIds.length,
+      abandonedIds,
+      forced: this.#forced,
+      durations: {
+        readinessDelayMs: drainStartedAt - startedAt,
+        drainMs: abandonStartedAt - drainStartedAt,
+        abandonMs: endedAt - abandonStartedAt,
+        totalMs: endedAt - startedAt,
+      },
+    };
+    this.#enter('closing');
+    const { durations: d, ...counts } = this.#summary;
+    this.#logger.log(
+      `Shutdown summary: completed=${counts.completed} rejected=${counts.rejected} abandoned=${counts.abandoned}${counts.forced ? ' forced=true' : ''} readinessDelay=${d.readinessDelayMs}ms drain=${d.drainMs}ms abandon=${d.abandonMs}ms total=${d.totalMs}ms`,
+    );
+    this.#emit({ type: 'summary', summary: this.#summary });
+  }
+
+  #abandon(): string[] {
+    const snapshots = this.registry.list();
+    const ids = this.registry.abandon();
+    const reason = this.#forced ? 'a second signal' : 'the drain deadline';
+    this.#logger.warn(
+      `Shutdown: ${reason} ended the drain with ${ids.length} in flight; stopping their upstream calls.`,
+    );
+    for (const snapshot of snapshots) {
+      this.#logger.warn(
+        `Shutdown: abandoned ${snapshot.kind} ${snapshot.id}${snapshot.route ? ` (${snapshot.route})` : ''}, ${snapshot.state}, ${snapshot.ageMs} ms old.`,
+      );
+    }
+    return ids;
+  }
+
+  #enter(phase: ShutdownPhase): void {
+    this.#phase = phase;
+    this.#emit({ type: 'phase', phase, inFlight: this.registry.size });
+  }
+
+  #emit(event: ShutdownEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#logger.error(`A shutdown event listener threw: ${String(error)}`);
+      }
+    }
+  }
+
+  /** Waits `ms`, or less if a second signal cuts the shutdown short (or `#wakeAll` is called). */
+  #sleep(ms: number): Promise<void> {
+    if (this.#forced || ms === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        this.#clock.clearTimeout(timer);
+        this.#sleepers.delete(wake);
+        resolve();
+      };
+      const timer = this.#clock.setTimeout(wake, ms);
+      this.#sleepers.add(wake);
+    });
+  }
+
+  /** Ends every pending sleep now, releasing its timer. */
+  #wakeAll(): void {
+    for (const wake of [...this.#sleepers]) wake();
+  }
+
+  #listen(): void {
+    for (const signal of SIGNALS) process.on(signal, this.#onSignal);
+  }
+
+  #stopListening(): void {
+    for (const signal of SIGNALS) process.off(signal, this.#onSignal);
+  }
+
+  readonly #onSignal = (signal: NodeJS.Signals): void => {
+    if (this.#phase === 'closing') {
+      this.#logger.warn(`Shutdown: ${signal} while the shutdown hooks run; exiting now.`);
+      process.exit(this.#options.abandonedExitCode);
+    }
+    if (this.#options.secondSignal === 'ignore') {
+      this.#logger.warn(
+        `Shutdown: ${signal} received during the drain; ignored (secondSignal: 'ignore').`,
+      );
+      return;
+    }
+    if (this.#forced) return;
+    this.#logger.warn(`Shutdown: ${signal} received during the drain; ending the drain now.`);
+    this.#forced = true;
+    this.#wakeAll();
+  };
+
+  #warnIfOverGracePeriod(): void {
+    const { terminationGracePeriodMs, readinessDelayMs, drainTimeoutMs, abandonGraceMs } =
+      this.#options;
+    if (terminationGracePeriodMs === undefined) return;
+    const budget = readinessDelayMs + drainTimeoutMs + abandonGraceMs;
+    if (budget > terminationGracePeriodMs) {
+      this.#logger.warn(
+        `shutdown: readinessDelayMs + drainTimeoutMs + abandonGraceMs is ${budget} ms, above terminationGracePeriodMs (${terminationGracePeriodMs} ms): the orchestrator would kill the process mid-drain. Lower the drain or raise the grace period.`,
+      );
+    }
+  }
+}
