@@ -11,6 +11,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
 import { InferenceService, type ChatCompletionRequest } from 'nestjs-inference';
 import { writeSse } from './sse-response.js';
+import { UsageLedger } from './usage-ledger.service.js';
 
 /** The two ways a Nest adapter hands out its response: Express's is the Node response itself. */
 type AdapterResponse = ServerResponse | { raw: ServerResponse; hijack(): void };
@@ -24,6 +25,7 @@ export class ChatCompletionsController {
   constructor(
     private readonly inference: InferenceService,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly ledger: UsageLedger,
   ) {}
 
   @Post('chat/completions')
@@ -44,7 +46,12 @@ export class ChatCompletionsController {
       });
     }
     if (body.stream === true) {
-      const stream = this.inference.stream(body, { provider });
+      const stream = this.inference.stream(body, {
+        provider,
+        onEnd: (summary) => {
+          if (summary.outcome === 'completed') this.ledger.record(summary.usage);
+        },
+      });
       if ('raw' in response) {
         // Fastify: once content is ready, the handler takes over the raw response.
         await writeSse(stream, response.raw, () => response.hijack());
@@ -54,6 +61,7 @@ export class ChatCompletionsController {
       return;
     }
     const completion = await this.inference.chat(body, { provider });
+    this.ledger.record(completion.usage);
     this.adapterHost.httpAdapter.reply(response, completion, 200);
   }
 }

@@ -3,7 +3,9 @@ import type { InferenceModuleOptions } from 'nestjs-inference';
 
 /**
  * The gateway's providers, from the environment: `legacy` is the stable provider
- * (INFERENCE_*), `next` the one being migrated to (CANARY_*).
+ * (INFERENCE_*), `next` the one being migrated to (CANARY_*). Shutdown: READINESS_DELAY_MS
+ * (default 5000), DRAIN_TIMEOUT_MS (default 30000), TERMINATION_GRACE_PERIOD_MS (optional: the
+ * orchestrator's grace period, to warn when the drain could outlast it).
  */
 export const inferenceConfig = registerAs('inference', (): InferenceModuleOptions => ({
   providers: {
@@ -19,4 +21,20 @@ export const inferenceConfig = registerAs('inference', (): InferenceModuleOption
     },
   },
   defaultProvider: 'legacy',
+  shutdown: {
+    readinessDelayMs: integer('READINESS_DELAY_MS', 5_000),
+    drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', 30_000),
+    terminationGracePeriodMs: optionalInteger('TERMINATION_GRACE_PERIOD_MS'),
+  },
 }));
+
+/** A number from the environment; anything else is passed on for the module to reject by name. */
+function integer(name: string, fallback: number): number {
+  const raw = process.env[name];
+  return raw === undefined || raw === '' ? fallback : Number(raw);
+}
+
+function optionalInteger(name: string): number | undefined {
+  const raw = process.env[name];
+  return raw === undefined || raw === '' ? undefined : Number(raw);
+}

@@ -1,8 +1,17 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { startSimulatedUpstreams } from './simulated-upstreams.js';
+
+/** `HTTP_ADAPTER=fastify` runs the gateway on Fastify; Express is the default. */
+async function createApp(): Promise<INestApplication> {
+  if (process.env.HTTP_ADAPTER === 'fastify') {
+    const { FastifyAdapter } = await import('@nestjs/platform-fastify');
+    return NestFactory.create(AppModule, new FastifyAdapter());
+  }
+  return NestFactory.create(AppModule);
+}
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Gateway');
@@ -10,7 +19,8 @@ async function bootstrap(): Promise<void> {
   if (simulated.length > 0) {
     logger.log(`Simulated providers started for ${simulated.length} side(s): no API key needed.`);
   }
-  const app = await NestFactory.create(AppModule);
+  const app = await createApp();
+  // All the module needs for a drop-free shutdown: Nest's own signal handling.
   app.enableShutdownHooks();
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port, process.env.HOST ?? '127.0.0.1');

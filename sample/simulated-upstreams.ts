@@ -3,7 +3,8 @@ import { SimulatedProvider } from 'nestjs-inference/testing';
 /**
  * Starts a simulated provider for each side the environment does not configure, and points the
  * environment at it, so the gateway runs with no API key. Latencies echo the migration story:
- * the legacy provider is slower than the new one.
+ * the legacy provider is slower than the new one. `SIMULATED_FIRST_BYTE_MS` (`1000-3000`, or one
+ * number) sets the time to first byte of both.
  */
 export async function startSimulatedUpstreams(
   env: NodeJS.ProcessEnv,
@@ -13,17 +14,29 @@ export async function startSimulatedUpstreams(
     { prefix: 'INFERENCE', firstByteMs: [250, 450] as const, perChunkMs: 25 },
     { prefix: 'CANARY', firstByteMs: [80, 200] as const, perChunkMs: 10 },
   ];
+  const firstByteMs = parseRange(env.SIMULATED_FIRST_BYTE_MS);
   for (const side of sides) {
     if (env[`${side.prefix}_BASE_URL`] && env[`${side.prefix}_API_KEY`]) continue;
     const apiKey = `sk-simulated-${side.prefix.toLowerCase()}`;
     const provider = await SimulatedProvider.start({
       apiKey,
       chunks: 12,
-      latency: { firstByteMs: side.firstByteMs, perChunkMs: side.perChunkMs },
+      latency: { firstByteMs: firstByteMs ?? side.firstByteMs, perChunkMs: side.perChunkMs },
     });
     env[`${side.prefix}_BASE_URL`] = provider.baseUrl;
     env[`${side.prefix}_API_KEY`] = apiKey;
     started.push(provider);
   }
   return started;
+}
+
+function parseRange(text: string | undefined): readonly [number, number] | undefined {
+  if (!text) return undefined;
+  const [low, high = low] = text.split('-').map(Number);
+  if (!Number.isFinite(low) || !Number.isFinite(high) || low! < 0 || high! < low!) {
+    throw new Error(
+      `SIMULATED_FIRST_BYTE_MS must be a number or a range like 1000-3000, got '${text}'.`,
+    );
+  }
+  return [low!, high!];
 }

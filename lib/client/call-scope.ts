@@ -19,6 +19,8 @@ export type AbortCause = 'caller' | 'deadline' | 'shutdown';
 export class CallScope {
   readonly startedAt: number;
   readonly deadline: number;
+  /** Set by `stop()`. */
+  stopRetryAfterMs: number | undefined;
   #cause: AbortCause | undefined;
   #attempt: AttemptScope | undefined;
   #wakeUp: (() => void) | undefined;
@@ -84,8 +86,12 @@ export class CallScope {
     this.#abort('caller');
   }
 
-  /** Stops the call because the application's drain deadline was reached. */
-  stop(): void {
+  /**
+   * Stops the call because the application's drain deadline was reached; the error will ask the
+   * caller to come back after `retryAfterMs`.
+   */
+  stop(retryAfterMs?: number): void {
+    this.stopRetryAfterMs = retryAfterMs;
     this.#abort('shutdown');
   }
 

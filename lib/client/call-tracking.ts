@@ -7,7 +7,7 @@ export interface CallTracking {
 }
 
 /**
- * Called as a call starts, with the way to stop it (it then fails with a shutdown error). It may
- * throw to refuse the call.
+ * Called as a call starts, with the way to stop it: it then fails with a shutdown error asking
+ * the caller to retry after `retryAfterMs`. It may throw to refuse the call.
  */
-export type TrackCall = (stop: () => void) => CallTracking;
+export type TrackCall = (stop: (retryAfterMs: number) => void) => CallTracking;

@@ -81,7 +81,7 @@ export function classifyFailure(error: unknown, ctx: FailureContext): InferenceE
   if (ctx.scope.abortCause === 'shutdown') {
     return new InferenceShutdownError(
       `The call to ${where} was stopped: the application's drain deadline was reached.`,
-      { ...base, phase: 'shutdown', retryable: true },
+      { ...base, phase: 'shutdown', retryable: true, retryAfterMs: ctx.scope.stopRetryAfterMs },
     );
   }
   if (ctx.scope.abortCause === 'deadline') {

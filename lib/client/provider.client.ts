@@ -20,6 +20,7 @@ import { buildTimedConnector } from './connector.js';
 import { classifyFailure, statusFailure, type FailureContext } from './classify-failure.js';
 import type { Clock } from './clock.js';
 import type { AttemptScope } from './attempt-scope.js';
+import { ProviderHealth } from './provider-health.js';
 import { RetryPolicy } from './retry.policy.js';
 import { SseChunkReader } from './sse-chunk.reader.js';
 import { UpstreamFault } from './upstream-fault.js';
@@ -77,11 +78,14 @@ interface OpenStream {
  */
 export class ProviderClient {
   readonly name: string;
+  /** Whether the provider looks usable, from recent calls and probes. */
+  readonly health = new ProviderHealth();
   readonly #pool: Pool;
   readonly #path: string;
   /** Headers of every request (unary), and of streams. Built once: undici checks each per call. */
   readonly #headers: Readonly<Record<string, string>>;
   readonly #streamHeaders: Readonly<Record<string, string>>;
+  readonly #probeHeaders: Readonly<Record<string, string>>;
   readonly #retry: RetryPolicy;
   readonly #secrets: readonly string[];
 
@@ -107,6 +111,8 @@ export class ProviderClient {
       'user-agent': options.headers['user-agent'] ?? USER_AGENT,
     };
     this.#streamHeaders = { ...this.#headers, accept: 'text/event-stream' };
+    const { 'content-type': _json, ...probeHeaders } = this.#headers;
+    this.#probeHeaders = { ...probeHeaders, accept: 'application/json' };
     this.#retry = new RetryPolicy(options.retry, random);
   }
 
@@ -124,8 +130,8 @@ export class ProviderClient {
     const scope = this.#scope(call);
     let tracking: CallTracking | undefined;
     try {
-      tracking = call.track?.(() => scope.stop());
-      return await this.#withRetries(scope, call, 'chat', async (attempt) => {
+      tracking = call.track?.((retryAfterMs) => scope.stop(retryAfterMs));
+      const result = await this.#withRetries(scope, call, 'chat', async (attempt) => {
         const response = await this.#send(body, this.#headers, scope, call, attempt);
         const timeToHeadersMs = scope.elapsedMs();
         attempt.phase = 'body';
@@ -144,6 +150,11 @@ export class ProviderClient {
         Object.defineProperty(completion, 'inference', { value: inference, enumerable: false });
         return completion as ChatCompletionResult;
       });
+      this.health.succeeded();
+      return result;
+    } catch (error) {
+      this.health.failed(error);
+      throw error;
     } finally {
       scope.dispose();
       tracking?.end();
@@ -178,7 +189,7 @@ export class ProviderClient {
     let open: OpenStream | undefined;
     let tracking: CallTracking | undefined;
     try {
-      tracking = call.track?.(() => scope.stop());
+      tracking = call.track?.((retryAfterMs) => scope.stop(retryAfterMs));
       open = await this.#withRetries(scope, call, 'stream', async (attempt) => {
         summary.attempts = attempt.number;
         const response = await this.#send(body, this.#streamHeaders, scope, call, attempt);
@@ -225,6 +236,7 @@ export class ProviderClient {
       }
       await reader.drain();
       summary.outcome = 'completed';
+      this.health.succeeded();
     } catch (thrown) {
       // Failures before the stream opened are typed already; the rest are typed here, once.
       const error = open
@@ -232,6 +244,7 @@ export class ProviderClient {
         : (thrown as InferenceError);
       summary.outcome = error.phase === 'aborted' ? 'aborted' : 'failed';
       summary.error = error;
+      this.health.failed(error);
       throw error;
     } finally {
       if (summary.outcome !== 'completed') {
@@ -243,6 +256,46 @@ export class ProviderClient {
       summary.durationMs = scope.elapsedMs();
       tracking?.end();
       call.onEnd?.(summary);
+    }
+  }
+
+  /**
+   * Asks the provider for its model list (`GET /models`), which spends no tokens. Resolves with
+   * the time it took; throws a typed error when the provider cannot be reached or answers with an
+   * error status. `signal` bounds it.
+   */
+  async probe(signal: AbortSignal): Promise<{ latencyMs: number }> {
+    const startedAt = this.clock.now();
+    const requestId = `probe-${startedAt}`;
+    const scope = new CallScope(this.clock, this.options.timeouts, [signal]);
+    const attempt: Attempt = { number: 1, phase: 'headers', scope: scope.startAttempt() };
+    try {
+      const response = await this.#pool.request({
+        method: 'GET',
+        path: `${this.options.basePath}/models`,
+        headers: this.#probeHeaders,
+        signal: attempt.scope,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      const text = await readAtMost(response.body, ERROR_BODY_LIMIT).catch(() => '');
+      if (response.statusCode >= 300) {
+        throw statusFailure(
+          response.statusCode,
+          response.headers,
+          text,
+          this.clock.now(),
+          this.#failureContext(scope, { requestId }, attempt),
+        );
+      }
+      this.health.succeeded();
+      return { latencyMs: this.clock.now() - startedAt };
+    } catch (thrown) {
+      const error = classifyFailure(thrown, this.#failureContext(scope, { requestId }, attempt));
+      this.health.failed(error);
+      throw error;
+    } finally {
+      scope.dispose();
     }
   }
 

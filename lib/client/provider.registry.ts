@@ -24,6 +24,10 @@ export class ProviderRegistry implements OnApplicationShutdown {
     return [...this.#clients.keys()];
   }
 
+  get clients(): ProviderClient[] {
+    return [...this.#clients.values()];
+  }
+
   /** The named provider, or the default one. An unknown name is the caller's error. */
   get(name: string | undefined, requestId: string): ProviderClient {
     const client = this.#clients.get(name ?? this.defaultProvider);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { InflightRegistry } from './inflight.registry.js';
 
 /**
@@ -9,6 +10,7 @@ import type { InflightRegistry } from './inflight.registry.js';
  * response ends, and a request that still arrives on an old socket is answered 503.
  */
 export class HttpServerGate {
+  readonly #sockets = new Set<Socket>();
   #closed = false;
 
   constructor(
@@ -17,6 +19,7 @@ export class HttpServerGate {
     private readonly retryAfterMs: number,
   ) {
     server.prependListener('request', this.#track);
+    server.on('connection', this.#add);
   }
 
   /** Stops accepting: closes the listener and idle sockets; in-flight requests go on. */
@@ -28,13 +31,28 @@ export class HttpServerGate {
     // Stops listening; Node also closes the connections that are idle right now.
     this.server.close();
     this.server.closeIdleConnections();
+    // Node does not count a connection that never sent a byte as idle: close those too.
+    for (const socket of this.#sockets) if (socket.bytesRead === 0) socket.destroy();
     for (const response of this.registry.inflightResponses()) this.#closeAfter(response);
   }
 
-  /** Destroys every socket left, idle or not. */
-  destroyAll(): void {
-    this.server.closeAllConnections();
+  /**
+   * Once nothing is in flight: closes the sockets left (idle, or still sending a request that
+   * would be refused), so that none holds the server open.
+   */
+  release(): void {
+    for (const socket of this.#sockets) socket.destroySoon();
   }
+
+  /** Destroys every socket left, busy or not. */
+  destroyAll(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  readonly #add = (socket: Socket): void => {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+  };
 
   readonly #track = (message: IncomingMessage, response: ServerResponse): void => {
     this.registry.trackRequest(message, response);

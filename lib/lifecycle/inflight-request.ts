@@ -36,7 +36,7 @@ export class InflightCall implements CallTracking {
     /** The in-flight request that made the call, if any. */
     readonly parent: InflightRequest | undefined,
     /** Stops the call with a shutdown error. */
-    readonly stop: () => void,
+    readonly stop: (retryAfterMs: number) => void,
     private readonly onEnd: (call: InflightCall) => void,
   ) {}
 

@@ -33,6 +33,7 @@ export class InflightRegistry {
   readonly #calls = new Set<InflightCall>();
   readonly #byMessage = new WeakMap<IncomingMessage, InflightRequest>();
   readonly #clock: Clock;
+  readonly #retryAfterMs: number;
   readonly #watch: DrainBudgetWatch;
   #topLevelCalls = 0;
   #accepting = true;
@@ -40,6 +41,7 @@ export class InflightRegistry {
 
   constructor(@Inject(INFERENCE_OPTIONS) options: ResolvedInferenceOptions) {
     this.#clock = options.clock;
+    this.#retryAfterMs = options.shutdown.retryAfterMs;
     this.#watch = new DrainBudgetWatch(
       options.shutdown.drainTimeoutMs,
       new Logger(INFERENCE_LOGGER_CONTEXT),
@@ -100,7 +102,14 @@ export class InflightRegistry {
         this.figures.rejected++;
         throw new InferenceShutdownError(
           `The application is shutting down: the call to provider "${provider}" was refused. Retry on another instance.`,
-          { provider, requestId, phase: 'shutdown', retryable: true, attempts: 0 },
+          {
+            provider,
+            requestId,
+            phase: 'shutdown',
+            retryable: true,
+            attempts: 0,
+            retryAfterMs: this.#retryAfterMs,
+          },
         );
       }
       const call = new InflightCall(
@@ -151,7 +160,7 @@ export class InflightRegistry {
         call.abandoned = true;
         ids.push(call.requestId);
       }
-      call.stop();
+      call.stop(this.#retryAfterMs);
     }
     return ids;
   }

@@ -127,7 +127,8 @@ export class ShutdownCoordinator implements OnApplicationBootstrap, OnApplicatio
     const abandonStartedAt = this.#clock.now();
     let abandonedIds: string[] = [];
     if (drained) {
-      this.#logger.log(`Shutdown: drained in ${abandonStartedAt - drainStartedAt} ms.`);
+      this.#gate?.release();
+      this.#logger.log(`Shutdown: drained in ${Math.round(abandonStartedAt - drainStartedAt)} ms.`);
     } else {
       this.#enter('abandoning');
       abandonedIds = this.#abandon();
@@ -145,10 +146,10 @@ export class ShutdownCoordinator implements OnApplicationBootstrap, OnApplicatio
       abandonedIds,
       forced: this.#forced,
       durations: {
-        readinessDelayMs: drainStartedAt - startedAt,
-        drainMs: abandonStartedAt - drainStartedAt,
-        abandonMs: endedAt - abandonStartedAt,
-        totalMs: endedAt - startedAt,
+        readinessDelayMs: Math.round(drainStartedAt - startedAt),
+        drainMs: Math.round(abandonStartedAt - drainStartedAt),
+        abandonMs: Math.round(endedAt - abandonStartedAt),
+        totalMs: Math.round(endedAt - startedAt),
       },
     };
     this.#enter('closing');
@@ -168,7 +169,7 @@ export class ShutdownCoordinator implements OnApplicationBootstrap, OnApplicatio
     );
     for (const snapshot of snapshots) {
       this.#logger.warn(
-        `Shutdown: abandoned ${snapshot.kind} ${snapshot.id}${snapshot.route ? ` (${snapshot.route})` : ''}, ${snapshot.state}, ${snapshot.ageMs} ms old.`,
+        `Shutdown: abandoned ${snapshot.kind} ${snapshot.id}${snapshot.route ? ` (${snapshot.route})` : ''}, ${snapshot.state}, ${Math.round(snapshot.ageMs)} ms old.`,
       );
     }
     return ids;

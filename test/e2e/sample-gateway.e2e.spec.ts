@@ -128,7 +128,7 @@ describe('the built sample (what `npm start` runs)', () => {
     const main = `${root}/sample/dist/main.js`;
     if (!existsSync(main))
       throw new Error('sample/dist is missing: run `npm run build:sample` (npm test does).');
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', READINESS_DELAY_MS: '0' };
     for (const name of [
       'INFERENCE_BASE_URL',
       'INFERENCE_API_KEY',

@@ -7,7 +7,12 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 /** Runs a fixture in a plain Node process, so Node's resolver (not Vite's) loads dist/. */
-function load(file: string): { root: string[]; testing: string[]; version?: string } {
+function load(file: string): {
+  root: string[];
+  testing: string[];
+  terminus: string[];
+  version?: string;
+} {
   const out = execFileSync(process.execPath, [file], { cwd: root, encoding: 'utf8' });
   return JSON.parse(out);
 }
@@ -20,6 +25,9 @@ const PUBLIC_API = [
   'InferenceExceptionFilter',
   'InferenceInterceptor',
   'InferenceOptionsError',
+  'InferenceShutdownError',
+  'InflightRegistry',
+  'ShutdownCoordinator',
   'toHttpException',
 ];
 
@@ -33,12 +41,14 @@ describe('the built package (dist/)', () => {
     const loaded = load(fixture('load-with-import.mjs'));
     expect(loaded.root).toEqual(expect.arrayContaining(PUBLIC_API));
     expect(loaded.testing).toEqual(['SimulatedProvider']);
+    expect(loaded.terminus).toEqual(['InferenceHealthIndicator']);
   });
 
   it('loads with require() from CommonJS', () => {
     const loaded = load(fixture('load-with-require.cjs'));
     expect(loaded.root).toEqual(expect.arrayContaining(PUBLIC_API));
     expect(loaded.testing).toEqual(['SimulatedProvider']);
+    expect(loaded.terminus).toEqual(['InferenceHealthIndicator']);
     expect(loaded.version).toMatch(/^\d+\.\d+\.\d+/);
   });
 

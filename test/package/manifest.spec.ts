@@ -50,7 +50,12 @@ describe('package.json', () => {
   });
 
   it('maps types, import, require and default for every entry point', () => {
-    expect(Object.keys(manifest.exports).toSorted()).toEqual(['.', './package.json', './testing']);
+    expect(Object.keys(manifest.exports).toSorted()).toEqual([
+      '.',
+      './package.json',
+      './terminus',
+      './testing',
+    ]);
     expect(manifest.exports['./package.json']).toBe('./package.json');
     const entryPoints = Object.entries<Record<string, string>>(manifest.exports).filter(
       ([subpath]) => subpath !== './package.json',
@@ -63,6 +68,15 @@ describe('package.json', () => {
         expect(conditions[condition]).toBe(conditions.types!.replace(/\.d\.ts$/, '.js'));
       }
     }
+  });
+
+  it('keeps @nestjs/terminus an optional peer, used by the terminus subpath only', () => {
+    expect(manifest.peerDependencies['@nestjs/terminus']).toMatch(/^\^12\./);
+    expect(manifest.peerDependenciesMeta['@nestjs/terminus']).toEqual({ optional: true });
+    const importers = sourceFiles(join(root, 'lib'))
+      .filter((file) => importedPackages(file).includes('@nestjs/terminus'))
+      .map((file) => file.slice(root.length));
+    expect(importers).toEqual(['lib/health/inference-health.indicator.ts']);
   });
 
   it('publishes only dist/ and the README', () => {

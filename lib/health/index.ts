@@ -1,0 +1,1 @@
+export { InferenceHealthIndicator } from './inference-health.indicator.js';

@@ -1,0 +1,250 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SimulatedProvider } from '../../lib/testing/index.js';
+import {
+  callGateway,
+  contentOf,
+  expectedContent,
+  newPool,
+  openSocket,
+  type CallResult,
+} from './support/load.js';
+import { startSample, type SampleProcess } from './support/sample-process.js';
+
+const API_KEY = 'sk-system-test-key-0123456789';
+const CHUNKS = 12;
+
+/** Points both sides of the sample at `provider`. */
+function upstreamEnv(provider: SimulatedProvider): Record<string, string> {
+  return {
+    INFERENCE_BASE_URL: provider.baseUrl,
+    INFERENCE_API_KEY: API_KEY,
+    CANARY_BASE_URL: provider.baseUrl,
+    CANARY_API_KEY: API_KEY,
+  };
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await delay(5);
+  }
+}
+
+function exitWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    promise,
+    delay(ms).then(() => {
+      throw new Error(`the sample did not exit within ${ms} ms`);
+    }),
+  ]);
+}
+
+describe.each(['express', 'fastify'] as const)(
+  'shutdown of the sample gateway on %s',
+  (adapter) => {
+    let sample: SampleProcess | undefined;
+    let provider: SimulatedProvider | undefined;
+    afterEach(async () => {
+      sample?.kill('SIGKILL');
+      await provider?.close();
+      sample = undefined;
+      provider = undefined;
+    });
+
+    it('drops nothing: 200 unary calls and 50 streams in flight at SIGTERM all complete', async () => {
+      provider = await SimulatedProvider.start({
+        apiKey: API_KEY,
+        chunks: CHUNKS,
+        latency: { firstByteMs: [1_000, 3_000], perChunkMs: 20 },
+      });
+      sample = await startSample({
+        ...upstreamEnv(provider),
+        HTTP_ADAPTER: adapter,
+        READINESS_DELAY_MS: '500',
+        DRAIN_TIMEOUT_MS: '30000',
+      });
+      const { url, port } = sample;
+      const pool = newPool(url, 300);
+      const probes = newPool(url, 1);
+      const usedIdle = newPool(url, 1);
+      expect((await usedIdle.request({ method: 'GET', path: '/health/live' })).statusCode).toBe(
+        200,
+      );
+      await (await probes.request({ method: 'GET', path: '/health/ready' })).body.dump();
+      const neverUsed = await openSocket(port);
+      const partial = await openSocket(port);
+      partial.socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\n');
+
+      const calls: Promise<CallResult>[] = [];
+      for (let index = 0; index < 200; index++)
+        calls.push(callGateway(pool, `unary-${index}`, false));
+      for (let index = 0; index < 50; index++)
+        calls.push(callGateway(pool, `stream-${index}`, true));
+      // The module's pool holds 128 connections per provider: the rest wait in its queue.
+      await waitFor(
+        () => pool.stats.running >= 250 && provider!.inProgress >= 128,
+        5_000,
+        '250 calls in flight',
+      );
+
+      const signalledAt = Date.now();
+      sample.kill('SIGTERM');
+      let notReadyAt: number | undefined;
+      while (notReadyAt === undefined) {
+        const response = await probes.request({ method: 'GET', path: '/health/ready' });
+        await response.body.dump();
+        if (response.statusCode === 503) notReadyAt = Date.now();
+      }
+      // Step 1: readiness fails at once.
+      expect(notReadyAt - signalledAt).toBeLessThanOrEqual(10);
+
+      // Step 2: during the readiness delay, liveness and the routes answer as usual.
+      const duringDelay = newPool(url, 2);
+      const live = await duringDelay.request({ method: 'GET', path: '/health/live' });
+      await live.body.dump();
+      expect(live.statusCode).toBe(200);
+      calls.push(callGateway(duringDelay, 'during-delay', false));
+      await waitFor(() => duringDelay.stats.running >= 1, 1_000, 'the call made during the delay');
+      expect(Date.now() - signalledAt).toBeLessThan(500);
+
+      // Step 3: once the delay is over, the listener is closed and idle sockets with it.
+      await delay(500 + 150 - (Date.now() - signalledAt));
+      const refused = await callGateway(newPool(url, 1), 'after-close', false);
+      expect(refused.error).toMatch(/ECONNREFUSED/);
+      await exitWithin(neverUsed.closed, 1_000);
+      await waitFor(() => usedIdle.stats.connected === 0, 1_000, 'the used idle socket to close');
+      // A request that arrives on an old socket now is refused with 503, Retry-After and close.
+      partial.socket.write('content-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
+      await exitWithin(partial.closed, 1_000);
+      expect(partial.received()).toMatch(/^HTTP\/1\.1 503 /);
+      expect(partial.received()).toMatch(/\r\nretry-after: 1\r\n/i);
+      expect(partial.received()).toMatch(/\r\nconnection: close\r\n/i);
+
+      // Step 4: every call in flight completes, whole.
+      const results = await Promise.all(calls);
+      const lastEndedAt = Math.max(...results.map((result) => result.endedAt));
+      for (const result of results) {
+        expect({ id: result.id, status: result.status, error: result.error }).toEqual({
+          id: result.id,
+          status: 200,
+          error: undefined,
+        });
+        const { text, done } = contentOf(result);
+        expect(text).toBe(expectedContent(CHUNKS));
+        expect(done).toBe(true);
+      }
+      // Responses started after the drain began tell the client to close the connection.
+      const lateUnary = results.filter((r) => !r.stream && r.endedAt > signalledAt + 600);
+      expect(lateUnary.length).toBeGreaterThan(0);
+      expect(lateUnary.filter((r) => r.connection !== 'close').map((r) => r.id)).toEqual([]);
+      expect(results).toHaveLength(251);
+
+      const exit = await exitWithin(sample.exited, 10_000);
+      expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+      const [summary] = sample.events('shutdown-summary');
+      expect(summary).toMatchObject({ abandoned: 0, forced: false });
+      expect(summary!.completed as number).toBeGreaterThanOrEqual(251);
+      expect(summary!.rejected as number).toBeGreaterThanOrEqual(1);
+      // The drain ends as the last request ends: event-driven, no polling.
+      expect(summary!.at as number).toBeLessThanOrEqual(lastEndedAt + 50);
+      expect(summary!.at as number).toBeGreaterThanOrEqual(lastEndedAt - 50);
+      // The app's own onModuleDestroy ran once, after the drain: no handler found the ledger closed.
+      expect(sample.output().match(/Usage ledger closed: 251 requests/g)).toHaveLength(1);
+      expect(sample.output()).not.toMatch(/ERROR|ledger is closed/);
+      expect(provider.aborted).toBe(0);
+      expect(sample.output()).not.toContain(API_KEY);
+      await Promise.all([pool.close(), probes.close(), usedIdle.close(), duringDelay.close()]);
+    }, 30_000);
+
+    it('at the drain deadline, ends open streams with a terminal event, aborts upstream and exits 75', async () => {
+      provider = await SimulatedProvider.start({
+        apiKey: API_KEY,
+        chunks: 40,
+        latency: { perChunkMs: 300 },
+      });
+      sample = await startSample({
+        ...upstreamEnv(provider),
+        HTTP_ADAPTER: adapter,
+        DRAIN_TIMEOUT_MS: '800',
+      });
+      const pool = newPool(sample.url, 20);
+      const calls: Promise<CallResult>[] = [];
+      for (let index = 0; index < 4; index++)
+        calls.push(callGateway(pool, `slow-stream-${index}`, true));
+      for (let index = 0; index < 3; index++)
+        calls.push(callGateway(pool, `slow-unary-${index}`, false));
+      await waitFor(() => provider!.inProgress >= 7, 5_000, '7 calls in flight upstream');
+      await delay(400); // the streams have delivered their first chunks
+
+      const signalledAt = Date.now();
+      sample.kill('SIGTERM');
+      const results = await Promise.all(calls);
+      const exit = await exitWithin(sample.exited, 5_000);
+      expect(exit.code).toBe(75);
+      expect(exit.at - signalledAt).toBeLessThan(800 + 1_000 + 1_000);
+
+      for (const result of results.filter((r) => r.stream)) {
+        const { text, done, errorFrame } = contentOf(result);
+        expect(result.status).toBe(200);
+        expect(text.length).toBeGreaterThan(0);
+        expect(done).toBe(false);
+        expect(errorFrame).toBe('shutting_down');
+      }
+      for (const result of results.filter((r) => !r.stream)) {
+        expect(result.status).toBe(503);
+        expect(result.retryAfter).toBe('1');
+        expect(JSON.parse(result.body).error.code).toBe('shutting_down');
+      }
+      await provider.settled();
+      expect(provider.aborted).toBe(7);
+      for (const result of results) {
+        expect(sample.output()).toMatch(new RegExp(`abandoned request ${result.id} `));
+      }
+      expect(sample.events('shutdown-summary')[0]).toMatchObject({ abandoned: 7, forced: false });
+      expect(sample.output()).not.toContain(API_KEY);
+      await pool.close();
+    }, 20_000);
+
+    it('a second signal during the drain ends it at once; hooks run once', async () => {
+      provider = await SimulatedProvider.start({
+        apiKey: API_KEY,
+        chunks: 40,
+        latency: { perChunkMs: 300 },
+      });
+      sample = await startSample({ ...upstreamEnv(provider), HTTP_ADAPTER: adapter });
+      const pool = newPool(sample.url, 4);
+      const calls = [callGateway(pool, 'long-a', true), callGateway(pool, 'long-b', false)];
+      await waitFor(() => provider!.inProgress >= 2, 5_000, '2 calls in flight upstream');
+
+      sample.kill('SIGTERM');
+      await delay(300);
+      const secondAt = Date.now();
+      sample.kill('SIGINT');
+      const exit = await exitWithin(sample.exited, 5_000);
+      expect(exit.code).toBe(75);
+      expect(exit.at - secondAt).toBeLessThan(1_500);
+      await Promise.all(calls);
+      expect(sample.output()).toMatch(/SIGINT received during the drain; ending the drain now/);
+      expect(sample.output().match(/Usage ledger closed/g)).toHaveLength(1);
+      expect(sample.output().match(/Shutdown summary/g)).toHaveLength(1);
+      expect(sample.events('shutdown-summary')[0]).toMatchObject({ forced: true, abandoned: 2 });
+      await pool.close();
+    }, 20_000);
+
+    it('idle and never-used sockets do not hold the process', async () => {
+      sample = await startSample({ HTTP_ADAPTER: adapter });
+      const used = newPool(sample.url, 1);
+      await (await used.request({ method: 'GET', path: '/health/live' })).body.dump();
+      const neverUsed = await openSocket(sample.port);
+      const signalledAt = Date.now();
+      sample.kill('SIGTERM');
+      const exit = await exitWithin(sample.exited, 3_000);
+      expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+      expect(exit.at - signalledAt).toBeLessThan(1_000);
+      await neverUsed.closed;
+      await used.close();
+    });
+  },
+);
