@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { InferenceOptionsError } from '../../lib/index.js';
+import { defaultShutdown } from '../../lib/options/option.defaults.js';
 import { resolveInferenceOptions } from '../../lib/options/resolve-options.js';
 
 const KEY = 'sk-live-abcdef0123456789';
@@ -134,6 +135,37 @@ const badConfigs: [string, unknown, RegExp][] = [
     /^ {2}- provider is not a known option/m,
   ],
   ['random not a function', good({}, { random: 0.5 }), /random must be a function/],
+  ['shutdown not an object', good({}, { shutdown: 30 }), /shutdown must be an object/],
+  [
+    'zero drainTimeoutMs',
+    good({}, { shutdown: { drainTimeoutMs: 0 } }),
+    /shutdown\.drainTimeoutMs must be a positive integer number of milliseconds, got 0/,
+  ],
+  [
+    'negative readinessDelayMs',
+    good({}, { shutdown: { readinessDelayMs: -1 } }),
+    /shutdown\.readinessDelayMs must be an integer ≥ 0, got -1/,
+  ],
+  [
+    'readinessDelayMs as a string',
+    good({}, { shutdown: { readinessDelayMs: '5s' } }),
+    /shutdown\.readinessDelayMs must be an integer ≥ 0, got the string '5s'/,
+  ],
+  [
+    'unknown secondSignal',
+    good({}, { shutdown: { secondSignal: 'kill' } }),
+    /shutdown\.secondSignal is the string 'kill'\. Use one of: force, ignore/,
+  ],
+  [
+    'exit code out of range',
+    good({}, { shutdown: { abandonedExitCode: 300 } }),
+    /shutdown\.abandonedExitCode must be an integer exit code from 1 to 125, got 300/,
+  ],
+  [
+    'unknown shutdown option',
+    good({}, { shutdown: { drainTimeout: 30_000 } }),
+    /shutdown\.drainTimeout is not a known option\. Known options here: readinessDelayMs, drainTimeoutMs/,
+  ],
 ];
 
 describe('resolveInferenceOptions', () => {
@@ -152,6 +184,22 @@ describe('resolveInferenceOptions', () => {
       }
     });
     expect(new Set(messages).size).toBe(badConfigs.length);
+  });
+
+  it('fills in shutdown defaults: no readiness delay under a test runner, 30 s drain', () => {
+    expect(resolveInferenceOptions(good()).shutdown).toEqual({
+      readinessDelayMs: 0,
+      drainTimeoutMs: 30_000,
+      abandonGraceMs: 1_000,
+      secondSignal: 'force',
+      abandonedExitCode: 75,
+      retryAfterMs: 1_000,
+    });
+    expect(defaultShutdown({ NODE_ENV: 'production' }).readinessDelayMs).toBe(5_000);
+    const custom = resolveInferenceOptions(
+      good({}, { shutdown: { readinessDelayMs: 2_000, secondSignal: 'ignore' } }),
+    ).shutdown;
+    expect(custom).toMatchObject({ readinessDelayMs: 2_000, secondSignal: 'ignore' });
   });
 
   it('lists every problem at once', () => {
