@@ -276,8 +276,8 @@ describe.each(['express', 'fastify'] as const)('the drain, in process, on %s', (
       provider,
       {
         shutdown: {
-          readinessDelayMs: 5_000,
-          drainTimeoutMs: 30_000,
+          readinessDelayMs: 0,
+          drainTimeoutMs: 40_000,
           terminationGracePeriodMs: 30_000,
         },
       },
