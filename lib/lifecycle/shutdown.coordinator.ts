@@ -4,6 +4,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'node:http';
@@ -29,7 +30,9 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * second signal during the drain ends it at once (7), and one summary is logged and emitted (8).
  */
 @Injectable()
-export class ShutdownCoordinator implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ShutdownCoordinator
+  implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown
+{
   readonly #options: Readonly<ShutdownOptions>;
   readonly #clock: Clock;
   readonly #logger = new Logger(INFERENCE_LOGGER_CONTEXT);
@@ -39,6 +42,7 @@ export class ShutdownCoordinator implements OnApplicationBootstrap, OnApplicatio
   #drain: Promise<void> | undefined;
   #summary: ShutdownSummary | undefined;
   #forced = false;
+  #hooked = false;
   readonly #sleepers = new Set<() => void>();
 
   constructor(
@@ -74,6 +78,7 @@ export class ShutdownCoordinator implements OnApplicationBootstrap, OnApplicatio
     this.#warnIfOverGracePeriod();
     const adapter = this.adapterHost.httpAdapter;
     if (!adapter) return;
+    this.#hooked = true;
     const server = adapter.getHttpServer() as Server | undefined;
     if (server && typeof server.closeIdleConnections === 'function') {
       this.#gate = new HttpServerGate(server, this.registry, this.#options.retryAfterMs);
@@ -89,6 +94,14 @@ export class ShutdownCoordinator implements OnApplicationBootstrap, OnApplicatio
   /** Runs the drain, once; later calls wait for the same one. */
   drain(): Promise<void> {
     return (this.#drain ??= this.#run());
+  }
+
+  /**
+   * Without an HTTP adapter (an application context, a microservice) there is no `beforeClose`
+   * to hook: the drain of upstream calls runs here, among the other modules' hooks.
+   */
+  async onModuleDestroy(): Promise<void> {
+    if (!this.#hooked) await this.drain();
   }
 
   onApplicationShutdown(signal?: string): void {
