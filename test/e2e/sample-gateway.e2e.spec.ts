@@ -1,15 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import OpenAI, { APIError, BadRequestError, RateLimitError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { AppModule } from '../../sample/app.module.js';
+import { startSample, type SampleProcess } from '../system/support/sample-process.js';
 import { adapters, startHttpApp, type AdapterName } from '../support/http-app.js';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe.each(Object.keys(adapters) as AdapterName[])(
   'sample gateway on %s, with the openai SDK',
@@ -119,42 +114,22 @@ describe.each(Object.keys(adapters) as AdapterName[])(
 );
 
 describe('the built sample (what `npm start` runs)', () => {
-  let child: ChildProcess;
+  let sample: SampleProcess | undefined;
   afterAll(() => {
-    child?.kill('SIGKILL');
+    sample?.kill('SIGKILL');
   });
 
   it('starts with simulated providers and no API key, and serves completions', async () => {
-    const main = `${root}/sample/dist/main.js`;
-    if (!existsSync(main))
-      throw new Error('sample/dist is missing: run `npm run build:sample` (npm test does).');
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', READINESS_DELAY_MS: '0' };
-    for (const name of [
-      'INFERENCE_BASE_URL',
-      'INFERENCE_API_KEY',
-      'CANARY_BASE_URL',
-      'CANARY_API_KEY',
-    ])
-      delete env[name];
-    child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (data: Buffer) => (output += data.toString()));
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout!.on('data', () => {
-        const match = /listening on (http:\/\/\S+)\/v1\/chat\/completions/.exec(output);
-        if (match) resolve(match[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`the sample exited with ${code}: ${output}`)));
-    });
-    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'x', maxRetries: 0 });
+    sample = await startSample({});
+    const client = new OpenAI({ baseURL: `${sample.url}/v1`, apiKey: 'x', maxRetries: 0 });
     const completion = await client.chat.completions.create({
       model: 'gpt-4.1',
       messages: [{ role: 'user', content: 'hi' }],
     });
     expect(completion.choices[0]!.message.content).toMatch(/^tok0 /);
-    // Nest runs its shutdown hooks, then re-raises the signal.
-    child.kill('SIGTERM');
-    const [code, signal] = await once(child, 'exit');
-    expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
+    // The drain, Nest's shutdown hooks, then Nest re-raises the signal.
+    sample.kill('SIGTERM');
+    const exit = await sample.exited;
+    expect({ code: exit.code, signal: exit.signal }).toEqual({ code: null, signal: 'SIGTERM' });
   });
 });
