@@ -28,9 +28,8 @@ export class HttpServerGate {
     this.#closed = true;
     this.server.removeAllListeners('request');
     this.server.on('request', this.#refuse);
-    // Stops listening; Node also closes the connections that are idle right now.
+    // Stops listening; Node (≥ 19) also closes the connections that are idle right now.
     this.server.close();
-    this.server.closeIdleConnections();
     // Node does not count a connection that never sent a byte as idle: close those too.
     for (const socket of this.#sockets) if (socket.bytesRead === 0) socket.destroy();
     for (const response of this.registry.inflightResponses()) this.#closeAfter(response);

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { CallTracking } from '../client/call-tracking.js';
+import { requestIdFrom } from '../context/request-id.js';
 
 /**
  * Where an in-flight request is: `received` (not yet at its route handler: body parsing,
@@ -56,13 +57,24 @@ export class InflightRequest {
   handled = false;
   abandoned = false;
   readonly calls = new Set<InflightCall>();
+  #id: string | undefined;
 
   constructor(
-    public id: string,
+    /** The incoming `x-request-id` header, read only if no interceptor names the request. */
+    private readonly incomingId: unknown,
     readonly method: string,
     readonly startedAt: number,
     readonly response: ServerResponse,
   ) {}
+
+  /** The request id; set by the interceptor, else derived from the incoming header on demand. */
+  get id(): string {
+    return (this.#id ??= requestIdFrom(this.incomingId));
+  }
+
+  set id(id: string) {
+    this.#id = id;
+  }
 
   get state(): InflightState {
     let awaiting = false;

@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TrackCall } from '../client/call-tracking.js';
 import { currentRequestContext } from '../context/request-context.js';
-import { requestIdFrom } from '../context/request-id.js';
 import { InferenceShutdownError } from '../errors/index.js';
 import { INFERENCE_LOGGER_CONTEXT, INFERENCE_OPTIONS } from '../inference.constants.js';
 import type { ResolvedInferenceOptions } from '../options/index.js';
@@ -75,7 +74,7 @@ export class InflightRegistry {
     const existing = this.#byMessage.get(message);
     if (existing) return existing;
     const request = new InflightRequest(
-      requestIdFrom(message.headers['x-request-id']),
+      message.headers['x-request-id'],
       message.method ?? 'GET',
       this.#clock.now(),
       response,
