@@ -11,7 +11,6 @@ import {
 import { APP_FILTER } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -29,6 +28,7 @@ import {
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { adapters, type AdapterName } from '../support/http-app.js';
 import { CapturingLogger, TEST_API_KEY, hello } from '../support/inference-harness.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** What happened, in order: shutdown phases, the summary, and the app's own hooks. */
 const timeline: string[] = [];
@@ -109,14 +109,6 @@ async function startApp(
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}` };
-}
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const until = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await delay(2);
-  }
 }
 
 describe.each(['express', 'fastify'] as const)('the drain, in process, on %s', (adapter) => {

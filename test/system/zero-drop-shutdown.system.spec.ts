@@ -10,6 +10,7 @@ import {
   type CallResult,
 } from './support/load.js';
 import { startSample, type SampleProcess } from './support/sample-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 const API_KEY = 'sk-system-test-key-0123456789';
 const CHUNKS = 12;
@@ -22,14 +23,6 @@ function upstreamEnv(provider: SimulatedProvider): Record<string, string> {
     CANARY_BASE_URL: provider.baseUrl,
     CANARY_API_KEY: API_KEY,
   };
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await delay(5);
-  }
 }
 
 function exitWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -85,8 +78,8 @@ describe.each(['express', 'fastify'] as const)(
       // The module's pool holds 128 connections per provider: the rest wait in its queue.
       await waitFor(
         () => pool.stats.running >= 250 && provider!.inProgress >= 128,
-        5_000,
         '250 calls in flight',
+        5_000,
       );
 
       const signalledAt = Date.now();
@@ -106,7 +99,7 @@ describe.each(['express', 'fastify'] as const)(
       await live.body.dump();
       expect(live.statusCode).toBe(200);
       calls.push(callGateway(duringDelay, 'during-delay', false));
-      await waitFor(() => duringDelay.stats.running >= 1, 1_000, 'the call made during the delay');
+      await waitFor(() => duringDelay.stats.running >= 1, 'the call made during the delay', 1_000);
       expect(Date.now() - signalledAt).toBeLessThan(500);
 
       // Step 3: once the delay is over, the listener is closed and idle sockets with it.
@@ -114,7 +107,7 @@ describe.each(['express', 'fastify'] as const)(
       const refused = await callGateway(newPool(url, 1), 'after-close', false);
       expect(refused.error).toMatch(/ECONNREFUSED/);
       await exitWithin(neverUsed.closed, 1_000);
-      await waitFor(() => usedIdle.stats.connected === 0, 1_000, 'the used idle socket to close');
+      await waitFor(() => usedIdle.stats.connected === 0, 'the used idle socket to close', 1_000);
       // A request that arrives on an old socket now is refused with 503, Retry-After and close.
       partial.socket.write('content-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
       await exitWithin(partial.closed, 1_000);
@@ -175,7 +168,7 @@ describe.each(['express', 'fastify'] as const)(
         calls.push(callGateway(pool, `slow-stream-${index}`, true));
       for (let index = 0; index < 3; index++)
         calls.push(callGateway(pool, `slow-unary-${index}`, false));
-      await waitFor(() => provider!.inProgress >= 7, 5_000, '7 calls in flight upstream');
+      await waitFor(() => provider!.inProgress >= 7, '7 calls in flight upstream', 5_000);
       await delay(400); // the streams have delivered their first chunks
 
       const signalledAt = Date.now();
@@ -216,7 +209,7 @@ describe.each(['express', 'fastify'] as const)(
       sample = await startSample({ ...upstreamEnv(provider), HTTP_ADAPTER: adapter });
       const pool = newPool(sample.url, 4);
       const calls = [callGateway(pool, 'long-a', true), callGateway(pool, 'long-b', false)];
-      await waitFor(() => provider!.inProgress >= 2, 5_000, '2 calls in flight upstream');
+      await waitFor(() => provider!.inProgress >= 2, '2 calls in flight upstream', 5_000);
 
       sample.kill('SIGTERM');
       await delay(300);
