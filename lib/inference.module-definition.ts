@@ -1,4 +1,5 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type Type } from '@nestjs/common';
+import type { InferenceRouter } from './canary/inference.router.js';
 import type { InferenceModuleOptions } from './options/index.js';
 
 export const {
@@ -16,4 +17,6 @@ export interface InferenceModuleExtras {
   isGlobal?: boolean;
   /** Register `InferenceInterceptor` for every route (default true). */
   globalInterceptor?: boolean;
+  /** Replaces `CanaryRouter`: a class extending `InferenceRouter`, provided in the module. */
+  router?: Type<InferenceRouter>;
 }

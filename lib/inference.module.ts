@@ -1,5 +1,8 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { CanaryRollout } from './canary/canary.rollout.js';
+import { CanaryRouter } from './canary/canary.router.js';
+import { InferenceRouter } from './canary/inference.router.js';
 import { ProviderRegistry } from './client/provider.registry.js';
 import { InferenceInterceptor } from './context/inference.interceptor.js';
 import { INFERENCE_OPTIONS } from './inference.constants.js';
@@ -23,15 +26,15 @@ import { resolveInferenceOptions } from './options/resolve-options.js';
 @Module({})
 export class InferenceModule extends InferenceConfigurableModule {
   static override forRoot(options: typeof OPTIONS_TYPE & InferenceModuleExtras): DynamicModule {
-    const { isGlobal, globalInterceptor, ...moduleOptions } = options;
-    return withProviders(super.forRoot(moduleOptions), { isGlobal, globalInterceptor });
+    const { isGlobal, globalInterceptor, router, ...moduleOptions } = options;
+    return withProviders(super.forRoot(moduleOptions), { isGlobal, globalInterceptor, router });
   }
 
   static override forRootAsync(
     options: typeof ASYNC_OPTIONS_TYPE & InferenceModuleExtras,
   ): DynamicModule {
-    const { isGlobal, globalInterceptor, ...asyncOptions } = options;
-    return withProviders(super.forRootAsync(asyncOptions), { isGlobal, globalInterceptor });
+    const { isGlobal, globalInterceptor, router, ...asyncOptions } = options;
+    return withProviders(super.forRootAsync(asyncOptions), { isGlobal, globalInterceptor, router });
   }
 }
 
@@ -47,9 +50,13 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
     ProviderRegistry,
     InflightRegistry,
     ShutdownCoordinator,
+    CanaryRollout,
+    CanaryRouter,
+    { provide: InferenceRouter, useExisting: extras.router ?? CanaryRouter },
     InferenceService,
     InferenceInterceptor,
   ];
+  if (extras.router) providers.push(extras.router);
   if (extras.globalInterceptor !== false) {
     providers.push({ provide: APP_INTERCEPTOR, useExisting: InferenceInterceptor });
   }
@@ -64,6 +71,8 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
       InflightRegistry,
       ShutdownCoordinator,
       ProviderRegistry,
+      CanaryRollout,
+      InferenceRouter,
       INFERENCE_OPTIONS,
     ],
   };

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { outcomeOf } from './canary/call-outcome.js';
+import { InferenceRouter, type RouteDecision } from './canary/inference.router.js';
 import type {
+  ChatCompletionChunk,
   ChatCompletionRequest,
   ChatCompletionResult,
   StreamSummary,
@@ -14,8 +17,10 @@ import { InferenceRequestError } from './errors/index.js';
 import { CALL_TIMEOUT_FIELDS, type CallTimeoutOptions } from './options/index.js';
 
 export interface ChatCallOptions {
-  /** Send this call to the named provider instead of the default one. */
+  /** Send this call to the named provider: it then bypasses the router (and any canary rollout). */
   provider?: string;
+  /** The key that keeps this caller on one side of a rollout (by default read from the request's headers). */
+  stickyKey?: string;
   /** Aborts the call. */
   signal?: AbortSignal;
   /** Overrides the request id (by default the incoming `x-request-id`, or a generated one). */
@@ -35,15 +40,18 @@ export interface StreamCallOptions extends ChatCallOptions {
 
 /**
  * Chat completions against the configured OpenAI-compatible providers, with retries, timeouts,
- * typed errors and cancellation. Every call is tracked in flight: while the app drains, a call
- * made by an in-flight request goes ahead, and any other call fails with a retryable
- * `InferenceShutdownError`.
+ * typed errors and cancellation. A call that names no provider goes where the router sends it
+ * (`CanaryRouter`: the stable or the canary side of a rollout); a canary call that fails before
+ * any byte reached the caller is retried once on the stable provider. Every call is tracked in
+ * flight: while the app drains, a call made by an in-flight request goes ahead, and any other
+ * call fails with a retryable `InferenceShutdownError`.
  */
 @Injectable()
 export class InferenceService {
   constructor(
     private readonly providers: ProviderRegistry,
     private readonly inflight: InflightRegistry,
+    private readonly router: InferenceRouter,
   ) {}
 
   /** One completion. Resolves with the provider's answer; `result.inference` holds the metadata. */
@@ -52,8 +60,106 @@ export class InferenceService {
     options: ChatCallOptions = {},
   ): Promise<ChatCompletionResult> {
     const requestId = this.#requestId(options);
-    const client = this.providers.get(options.provider, requestId);
+    const decision = this.#route(requestId, options);
+    const client = this.providers.get(decision.provider, requestId);
     const resolved = resolveRequest(request, client, requestId, options);
+    const startedAt = performance.now();
+    try {
+      const result = await this.#chatOn(client, resolved, requestId, options);
+      this.router.record(decision, undefined, result.inference.durationMs);
+      if (decision.side) result.inference.side = decision.side;
+      return result;
+    } catch (error) {
+      this.router.record(decision, error, performance.now() - startedAt);
+      if (!canFallBack(decision, error)) throw error;
+      const fallback: RouteDecision = {
+        provider: decision.fallback!,
+        side: 'stable',
+        phaseKey: decision.phaseKey,
+      };
+      const stable = this.providers.get(fallback.provider, requestId);
+      const stableRequest = resolveRequest(request, stable, requestId, options);
+      const result = await this.#chatOn(stable, stableRequest, requestId, options).catch(
+        (fallbackError: unknown) => {
+          this.router.record(fallback, fallbackError, performance.now() - startedAt);
+          throw fallbackError;
+        },
+      );
+      this.router.record(fallback, undefined, result.inference.durationMs);
+      Object.assign(result.inference, { side: 'stable', fallbackFrom: client.name });
+      return result;
+    }
+  }
+
+  /**
+   * A streamed completion, as an Observable and an async iterable of chunks. Nothing is sent
+   * until it is subscribed or iterated; bad input is reported at once, when `stream()` is called.
+   * A canary stream that fails before its first chunk continues on the stable provider; after a
+   * chunk reached the caller it never does, so no token is sent twice.
+   */
+  stream(request: ChatCompletionRequest, options: StreamCallOptions = {}): InferenceStream {
+    const requestId = this.#requestId(options);
+    const decision = this.#route(requestId, options);
+    const client = this.providers.get(decision.provider, requestId);
+    const resolved = resolveRequest(request, client, requestId, options);
+    return new InferenceStream((signal) =>
+      this.#routedStream(client, resolved, request, decision, requestId, options, signal),
+    );
+  }
+
+  async *#routedStream(
+    client: ProviderClient,
+    resolved: ResolvedChatRequest,
+    request: ChatCompletionRequest,
+    decision: RouteDecision,
+    requestId: string,
+    options: StreamCallOptions,
+    signal: AbortSignal,
+  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    let failed: StreamSummary | undefined;
+    const primary = this.#streamOn(client, resolved, requestId, options, signal, (summary) => {
+      this.#recordStream(decision, summary);
+      if (
+        summary.chunks === 0 &&
+        summary.outcome === 'failed' &&
+        canFallBack(decision, summary.error)
+      ) {
+        failed = summary; // the caller's onEnd waits for the fallback's end
+        return;
+      }
+      options.onEnd?.(withSide(summary, decision.side));
+    });
+    try {
+      yield* primary;
+      return;
+    } catch (error) {
+      if (!failed) throw error;
+    }
+    const fallback: RouteDecision = {
+      provider: decision.fallback!,
+      side: 'stable',
+      phaseKey: decision.phaseKey,
+    };
+    const stable = this.providers.get(fallback.provider, requestId);
+    yield* this.#streamOn(
+      stable,
+      resolveRequest(request, stable, requestId, options),
+      requestId,
+      options,
+      signal,
+      (summary) => {
+        this.#recordStream(fallback, summary);
+        options.onEnd?.({ ...withSide(summary, 'stable'), fallbackFrom: client.name });
+      },
+    );
+  }
+
+  #chatOn(
+    client: ProviderClient,
+    resolved: ResolvedChatRequest,
+    requestId: string,
+    options: ChatCallOptions,
+  ): Promise<ChatCompletionResult> {
     return client.chat(resolved, {
       ...options,
       requestId,
@@ -62,27 +168,56 @@ export class InferenceService {
     });
   }
 
-  /**
-   * A streamed completion, as an Observable and an async iterable of chunks. Nothing is sent
-   * until it is subscribed or iterated; bad input is reported at once, when `stream()` is called.
-   */
-  stream(request: ChatCompletionRequest, options: StreamCallOptions = {}): InferenceStream {
-    const requestId = this.#requestId(options);
-    const client = this.providers.get(options.provider, requestId);
-    const resolved = resolveRequest(request, client, requestId, options);
-    return new InferenceStream((signal) =>
-      client.stream(resolved, {
-        ...options,
-        requestId,
-        signals: [options.signal, signal],
-        track: this.inflight.trackCall(requestId, client.name, resolved.model),
-      }),
-    );
+  #streamOn(
+    client: ProviderClient,
+    resolved: ResolvedChatRequest,
+    requestId: string,
+    options: StreamCallOptions,
+    signal: AbortSignal,
+    onEnd: (summary: StreamSummary) => void,
+  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    return client.stream(resolved, {
+      ...options,
+      requestId,
+      signals: [options.signal, signal],
+      track: this.inflight.trackCall(requestId, client.name, resolved.model),
+      onEnd,
+    });
+  }
+
+  /** A stream's outcome for the router; one the caller ended says nothing of the provider. */
+  #recordStream(decision: RouteDecision, summary: StreamSummary): void {
+    if (summary.outcome === 'aborted') return;
+    this.router.record(decision, summary.error, latencyOf(summary));
+  }
+
+  #route(requestId: string, options: ChatCallOptions): RouteDecision {
+    if (options.provider !== undefined) return { provider: options.provider };
+    return this.router.route({
+      requestId,
+      stickyKey: options.stickyKey,
+      headers: currentRequestContext()?.headers,
+    });
   }
 
   #requestId(options: ChatCallOptions): string {
     return options.requestId ?? currentRequestContext()?.requestId ?? requestIdFrom(undefined);
   }
+}
+
+/** A failed canary call goes to the stable provider, unless the caller or the app stopped it. */
+function canFallBack(decision: RouteDecision, error: unknown): boolean {
+  return decision.fallback !== undefined && outcomeOf(error) !== undefined;
+}
+
+/** A stream's latency for the judge: until the first chunk, or the whole call without one. */
+function latencyOf(summary: StreamSummary): number {
+  return summary.timeToFirstChunkMs ?? summary.durationMs;
+}
+
+function withSide(summary: StreamSummary, side: RouteDecision['side']): StreamSummary {
+  if (side) summary.side = side;
+  return summary;
 }
 
 const CALL_TIMEOUTS: ReadonlySet<string> = new Set(CALL_TIMEOUT_FIELDS);

@@ -78,6 +78,10 @@ export interface InferenceMetadata {
   /** The whole call, retries and backoff included. */
   durationMs: number;
   usage?: CompletionUsage;
+  /** The rollout side that answered, when a canary rollout routed the call. */
+  side?: 'stable' | 'canary';
+  /** Set when the canary failed before answering and this answer came from the stable provider. */
+  fallbackFrom?: string;
 }
 
 /** A completion with the call's metadata under `inference` (not enumerable, so JSON stays OpenAI's). */

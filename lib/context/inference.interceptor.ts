@@ -4,7 +4,7 @@ import {
   type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Observable } from 'rxjs';
 import { InflightRegistry } from '../lifecycle/inflight.registry.js';
 import { runWithRequestContext, type InferenceRequestContext } from './request-context.js';
@@ -48,8 +48,8 @@ export class InferenceInterceptor implements NestInterceptor {
   }
 
   /** Builds the context of one request; override to take the id from another header. */
-  protected createContext(headers: Record<string, unknown>): InferenceRequestContext {
-    return { requestId: requestIdFrom(headers['x-request-id']) };
+  protected createContext(headers: IncomingHttpHeaders): InferenceRequestContext {
+    return { requestId: requestIdFrom(headers['x-request-id']), headers };
   }
 }
 

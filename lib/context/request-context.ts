@@ -1,10 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { InflightRequest } from '../lifecycle/inflight-request.js';
 
 /** What the module knows about the HTTP request being handled, for the calls made under it. */
 export interface InferenceRequestContext {
   /** The incoming `x-request-id` when it was usable, otherwise a generated one. */
   requestId: string;
+  /** The incoming request's headers (not copied): the router reads the sticky key from them. */
+  headers?: IncomingHttpHeaders;
   /** The request's entry in the in-flight registry: calls made under it belong to it. */
   inflight?: InflightRequest;
 }

@@ -1,5 +1,10 @@
 export type {
   CallTimeoutOptions,
+  CanaryFastFailOptions,
+  CanaryOptions,
+  CanaryPhase,
+  CanaryThresholds,
+  CanaryWebhookOptions,
   InferenceModuleOptions,
   PoolOptions,
   ProviderOptions,

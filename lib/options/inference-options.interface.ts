@@ -1,4 +1,6 @@
 import type { Clock } from '../client/clock.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RolloutStore } from '../canary/rollout.store.js';
 import type { CALL_TIMEOUT_FIELDS } from './option.defaults.js';
 
 export interface TimeoutOptions {
@@ -54,6 +56,8 @@ export interface InferenceModuleOptions {
   defaultProvider?: string;
   /** How the app shuts down: readiness delay, drain bound, second signal (see `ShutdownOptions`). */
   shutdown?: Partial<ShutdownOptions>;
+  /** A canary rollout from one provider to another (see `CanaryOptions`). Off when absent. */
+  canary?: CanaryOptions;
   /** Time source, for tests. Defaults to the system clock. */
   clock?: Clock;
   /** Random source in [0, 1), for retry jitter; for tests. Defaults to `Math.random`. */
@@ -85,4 +89,85 @@ export interface ShutdownOptions {
    * in ms). When set, startup warns if the readiness delay plus the drain could outlast it.
    */
   terminationGracePeriodMs?: number;
+}
+
+/** One step of a rollout: the canary's share of traffic, and how long it runs before the next. */
+export interface CanaryPhase {
+  /** Percent of sticky keys sent to the canary, in 0.01 steps (1 = 1%). */
+  weight: number;
+  /** How long the phase runs before the judge may advance it. Omit on a final 100% phase. */
+  durationMs?: number;
+}
+
+export interface CanaryThresholds {
+  /** Highest acceptable share of calls failing with a provider fault. Default 0.02 (2%). */
+  maxErrorRate: number;
+  /** Lowest acceptable share of successful calls (timeouts and 429s count). Default 0.98. */
+  minSuccessRate: number;
+  /** Highest acceptable p99 latency in ms (time to answer, or to first chunk). Default 500. */
+  maxP99Ms: number;
+  /** One-sided confidence needed to call a threshold breached. Default 0.95. */
+  confidence: number;
+}
+
+export interface CanaryFastFailOptions {
+  /** Default 10,000 ms. */
+  windowMs: number;
+  /** Default 20 calls. */
+  minCalls: number;
+  /** Default 0.5: a canary failing half its recent calls is rolled back at once. */
+  failureRate: number;
+}
+
+export interface CanaryWebhookOptions {
+  /** Receives each rollout event as a JSON POST. */
+  url: string;
+  /** Per attempt. Default 2,000 ms. */
+  timeoutMs?: number;
+  /** Attempts after the first. Default 3. */
+  retries?: number;
+  /** Extra headers, for example an authorization token; never logged. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * A rollout from the `stable` provider to the `canary` one: sticky per key, in phases, judged
+ * every interval, rolled back on its own. Calls that name a provider bypass it.
+ */
+export interface CanaryOptions {
+  /** The provider serving today. */
+  stable: string;
+  /** The provider being rolled out. */
+  canary: string;
+  /** Default 1%/15 min, 5%/30 min, 25%/1 h, 50%/2 h, then 100%. */
+  phases?: CanaryPhase[];
+  /** How often the judge runs. Default 60,000 ms. */
+  intervalMs?: number;
+  /** Fewest canary calls in a phase before it is judged. Default 100. */
+  minSamples?: number;
+  thresholds?: Partial<CanaryThresholds>;
+  /** Failing evaluations in a row that roll the canary back. Default 2. */
+  consecutiveFailures?: number;
+  /** Immediate rollback of a canary failing most of its recent calls; `false` turns it off. */
+  fastFail?: Partial<CanaryFastFailOptions> | false;
+  /** Health probes (`GET /models`) of the canary before traffic moves. */
+  warmup?: { probes?: number; maxFailures?: number };
+  /**
+   * Where the sticky key comes from: header names tried in order (default `['x-user-id']`), or a
+   * function of the request headers. A request without one gets a random key.
+   */
+  stickyKey?: string[] | ((headers: IncomingHttpHeaders) => string | undefined);
+  /** A request header forcing a side, for testing: `always` or `never`. Default `x-inference-canary`; `false` turns it off. */
+  overrideHeader?: string | false;
+  /** The salt of the sticky hash. Default: a new one per rollout, so each gets a fresh cohort. */
+  salt?: string;
+  /** Start a rollout at boot when the store holds none in progress. Default false. */
+  autoStart?: boolean;
+  /** Where the rollout's state and metrics live. Default in memory (one replica). */
+  store?: RolloutStore;
+  /** How often a replica syncs state and metrics with the store. Default min(intervalMs, 5,000). */
+  syncIntervalMs?: number;
+  /** A replica whose last good read of the state is older than this sends every call to stable. Default 3 × syncIntervalMs. */
+  staleAfterMs?: number;
+  webhook?: CanaryWebhookOptions;
 }

@@ -1,4 +1,7 @@
 import type {
+  CanaryFastFailOptions,
+  CanaryPhase,
+  CanaryThresholds,
   PoolOptions,
   RetryOptions,
   ShutdownOptions,
@@ -44,3 +47,39 @@ export function defaultShutdown(env: NodeJS.ProcessEnv = process.env): ShutdownO
 }
 
 export const SECOND_SIGNAL_CHOICES = ['force', 'ignore'] as const;
+
+const MINUTE = 60_000;
+
+/** 1% for 15 min, 5% for 30 min, 25% for 1 h, 50% for 2 h, then 100%. */
+export const DEFAULT_PHASES: readonly CanaryPhase[] = [
+  { weight: 1, durationMs: 15 * MINUTE },
+  { weight: 5, durationMs: 30 * MINUTE },
+  { weight: 25, durationMs: 60 * MINUTE },
+  { weight: 50, durationMs: 120 * MINUTE },
+  { weight: 100 },
+];
+
+export const DEFAULT_THRESHOLDS: Readonly<CanaryThresholds> = {
+  maxErrorRate: 0.02,
+  minSuccessRate: 0.98,
+  maxP99Ms: 500,
+  confidence: 0.95,
+};
+
+export const DEFAULT_FAST_FAIL: Readonly<CanaryFastFailOptions> = {
+  windowMs: 10_000,
+  minCalls: 20,
+  failureRate: 0.5,
+};
+
+export const DEFAULT_CANARY = {
+  intervalMs: MINUTE,
+  minSamples: 100,
+  consecutiveFailures: 2,
+  warmupProbes: 3,
+  warmupMaxFailures: 3,
+  stickyHeaders: ['x-user-id'],
+  overrideHeader: 'x-inference-canary',
+  webhookTimeoutMs: 2_000,
+  webhookRetries: 3,
+} as const;

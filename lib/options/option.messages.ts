@@ -46,6 +46,26 @@ export const OptionMessages = {
     `${path} is ${describe(value)}. Use one of: ${choices.join(', ')}.`,
   badExitCode: (path: string, value: unknown) =>
     `${path} must be an integer exit code from 1 to 125, got ${describe(value)}.`,
+  unknownProvider: (path: string, value: unknown, names: readonly string[]) =>
+    `${path} is ${describe(value)}, which is not a configured provider. Use one of: ${names.join(', ')}.`,
+  sameProvider: (path: string) =>
+    `${path} names the stable provider. The canary must be another provider.`,
+  notAShare: (path: string, value: unknown) =>
+    `${path} must be a number between 0 and 1 (0.02 is 2%), got ${describe(value)}.`,
+  badConfidence: (path: string, value: unknown) =>
+    `${path} must be a number between 0.5 and 0.9999 (0.95 is 95%), got ${describe(value)}.`,
+  noPhases: (path: string) =>
+    `${path} is empty. Give at least one phase, for example [{ weight: 5, durationMs: 600000 }].`,
+  badPhaseWeight: (path: string, value: unknown) =>
+    `${path} must be a percentage above 0 and at most 100, in 0.01 steps, got ${describe(value)}.`,
+  phasesNotIncreasing: (path: string) =>
+    `${path} must be larger than the weight of the phase before it: weights only grow.`,
+  phaseNeedsDuration: (path: string) =>
+    `${path} is missing. Every phase below 100% needs a duration, for example durationMs: 900000.`,
+  badStickyKey: (path: string) =>
+    `${path} must be a list of header names, such as ['x-user-id'], or a function of the headers.`,
+  notAStore: (path: string) =>
+    `${path} must be a rollout store (read, write, acquireLease, publishMetrics, readMetrics), such as new RedisRolloutStore(redis).`,
 } as const;
 
 function describe(value: unknown): string {

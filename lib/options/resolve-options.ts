@@ -22,8 +22,19 @@ import type {
   ResolvedProviderOptions,
 } from './resolved-options.interface.js';
 import { Secret } from './secret.js';
+import {
+  boundedInteger,
+  checkKeys,
+  isDict,
+  isSet,
+  positiveDuration,
+  requiredString,
+  resolveNumbers,
+  type Problems,
+} from './option-checks.js';
+import { resolveCanary } from './resolve-canary.js';
 
-const TOP_KEYS = ['providers', 'defaultProvider', 'shutdown', 'clock', 'random'] as const;
+const TOP_KEYS = ['providers', 'defaultProvider', 'shutdown', 'canary', 'clock', 'random'] as const;
 const PROVIDER_KEYS = [
   'baseUrl',
   'apiKey',
@@ -45,9 +56,6 @@ const RESERVED_HEADERS = new Set([
   'connection',
 ]);
 const PROVIDER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
-type Problems = string[];
-type Dict = Record<string, unknown>;
 
 /**
  * Validates the module options once, at startup, and fills in every default. Both `forRoot` and
@@ -76,6 +84,7 @@ export function resolveInferenceOptions(input: unknown): ResolvedInferenceOption
   const names = Object.keys(isDict(rawProviders) ? rawProviders : {});
   const defaultProvider = resolveDefaultProvider(input.defaultProvider, names, problems);
   const shutdown = resolveShutdown(input.shutdown, problems);
+  const canary = resolveCanary(input.canary, names, problems);
   const clock = resolveClock(input.clock, problems);
   if (input.random !== undefined && typeof input.random !== 'function') {
     problems.push(M.notAFunction('random'));
@@ -86,6 +95,7 @@ export function resolveInferenceOptions(input: unknown): ResolvedInferenceOption
     providers,
     defaultProvider: defaultProvider!,
     shutdown: shutdown!,
+    canary,
     clock,
     random: (input.random as (() => number) | undefined) ?? Math.random,
   };
@@ -240,54 +250,6 @@ function resolveHeaders(
   return ok ? headers : undefined;
 }
 
-type NumberCheck = (value: unknown, path: string, field: string) => number | string;
-
-/** Fills a group of numeric options (timeouts, retry, pool) from its defaults, checking each. */
-function resolveNumbers<T extends object>(
-  value: unknown,
-  path: string,
-  defaults: Readonly<T>,
-  keys: readonly string[],
-  problems: Problems,
-  check: NumberCheck,
-): T | undefined {
-  if (value === undefined) return { ...defaults };
-  if (!isDict(value)) {
-    problems.push(M.notAnObject(path));
-    return undefined;
-  }
-  checkKeys(value, path, keys, problems);
-  const result: Dict = { ...defaults };
-  let ok = true;
-  for (const key of keys) {
-    if (value[key] === undefined) continue;
-    const checked = check(value[key], `${path}.${key}`, key);
-    if (typeof checked === 'string') {
-      problems.push(checked);
-      ok = false;
-    } else {
-      result[key] = checked;
-    }
-  }
-  return ok ? (result as T) : undefined;
-}
-
-function positiveDuration(value: unknown, path: string): number | string {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    return M.notPositiveInteger(path, value);
-  }
-  if (value > MAX_DURATION_MS) return M.tooLarge(path, value, MAX_DURATION_MS);
-  return value;
-}
-
-function boundedInteger(value: unknown, path: string, min: number, max: number): number | string {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    return min === 0 ? M.notNonNegativeInteger(path, value) : M.notPositiveInteger(path, value);
-  }
-  if (value > max) return M.tooLarge(path, value, max);
-  return value;
-}
-
 /**
  * No timeout may outlast the total budget. A default is lowered to fit a smaller `totalMs`; a
  * value the user set is an error, since it could never fire.
@@ -375,46 +337,6 @@ function resolveClock(value: unknown, problems: Problems): Clock {
     return systemClock;
   }
   return value as unknown as Clock;
-}
-
-function requiredString(
-  value: unknown,
-  path: string,
-  hint: string,
-  problems: Problems,
-): string | undefined {
-  if (value === undefined || value === null) {
-    problems.push(M.missing(path, hint));
-    return undefined;
-  }
-  if (typeof value !== 'string') {
-    problems.push(M.notAString(path, hint));
-    return undefined;
-  }
-  if (value.trim().length === 0) {
-    problems.push(M.blank(path, hint));
-    return undefined;
-  }
-  return value.trim();
-}
-
-function checkKeys(
-  value: Dict,
-  path: string,
-  allowed: readonly string[],
-  problems: Problems,
-): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) problems.push(M.unknownKey(path ? `${path}.${key}` : key, allowed));
-  }
-}
-
-function isSet(group: unknown, field: string): boolean {
-  return isDict(group) && group[field] !== undefined;
-}
-
-function isDict(value: unknown): value is Dict {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function envName(providerName: string): string {

@@ -1,5 +1,9 @@
 import type { Clock } from '../client/clock.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RolloutStore } from '../canary/rollout.store.js';
 import type {
+  CanaryFastFailOptions,
+  CanaryThresholds,
   PoolOptions,
   RetryOptions,
   ShutdownOptions,
@@ -26,6 +30,36 @@ export interface ResolvedInferenceOptions {
   providers: ReadonlyMap<string, ResolvedProviderOptions>;
   defaultProvider: string;
   shutdown: Readonly<ShutdownOptions>;
+  canary?: ResolvedCanaryOptions;
   clock: Clock;
   random: () => number;
+}
+
+/** A rollout phase with its weight in basis points (10,000 = 100%). */
+export interface ResolvedPhase {
+  weightBps: number;
+  /** Undefined on the final 100% phase. */
+  durationMs?: number;
+}
+
+export interface ResolvedCanaryOptions {
+  stable: string;
+  canary: string;
+  /** Ends with the 100% phase. */
+  phases: readonly ResolvedPhase[];
+  intervalMs: number;
+  minSamples: number;
+  thresholds: Readonly<CanaryThresholds>;
+  consecutiveFailures: number;
+  fastFail: Readonly<CanaryFastFailOptions> | undefined;
+  warmup: { probes: number; maxFailures: number };
+  stickyKey: (headers: IncomingHttpHeaders) => string | undefined;
+  overrideHeader: string | undefined;
+  salt: string | undefined;
+  autoStart: boolean;
+  store: RolloutStore | undefined;
+  syncIntervalMs: number;
+  staleAfterMs: number;
+  webhook:
+    { url: URL; timeoutMs: number; retries: number; headers: Record<string, string> } | undefined;
 }

@@ -51,6 +51,25 @@ export class LogHistogram {
     this.#total += other.#total;
   }
 
+  /** The non-empty buckets as `[index, count]` pairs: a compact form to store and merge elsewhere. */
+  toSparse(): [number, number][] {
+    const pairs: [number, number][] = [];
+    for (let index = 0; index < BUCKETS; index++) {
+      const count = this.#counts[index]!;
+      if (count > 0) pairs.push([index, count]);
+    }
+    return pairs;
+  }
+
+  /** Adds buckets given in the form `toSparse()` returns; pairs out of range are ignored. */
+  mergeSparse(pairs: readonly (readonly [number, number])[]): void {
+    for (const [index, count] of pairs) {
+      if (!Number.isInteger(index) || index < 0 || index >= BUCKETS || !(count > 0)) continue;
+      this.#counts[index]! += count;
+      this.#total += count;
+    }
+  }
+
   reset(): void {
     this.#counts.fill(0);
     this.#total = 0;

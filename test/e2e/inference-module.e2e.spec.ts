@@ -12,6 +12,7 @@ import {
 } from '../../lib/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { ProviderRegistry } from '../../lib/client/provider.registry.js';
+import { InferenceRouter } from '../../lib/canary/inference.router.js';
 
 let sim: SimulatedProvider;
 beforeAll(async () => {
@@ -106,6 +107,7 @@ describe('decorator metadata', () => {
     expect(Reflect.getMetadata('design:paramtypes', InferenceService)).toEqual([
       ProviderRegistry,
       InflightRegistry,
+      InferenceRouter,
     ]);
   });
 });

@@ -1,0 +1,399 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { ProviderRegistry } from '../client/provider.registry.js';
+import { INFERENCE_OPTIONS } from '../inference.constants.js';
+import type {
+  ResolvedCanaryOptions,
+  ResolvedInferenceOptions,
+} from '../options/resolved-options.interface.js';
+import { outcomeOf } from './call-outcome.js';
+import { FastFailWindow } from './fast-fail.window.js';
+import { judge, type JudgeCriteria, type Verdict } from './judge.js';
+import { RolloutActionError, type RolloutAction } from './rollout-action.error.js';
+import type { RolloutEvent, RolloutListener } from './rollout-events.js';
+import type { RolloutReport } from './rollout-report.js';
+import { IDLE_STATE, isActive, type RolloutState } from './rollout-state.js';
+import { MemoryRolloutStore, type RolloutStore } from './rollout.store.js';
+import { RolloutMachine, type RolloutChange } from './rollout.machine.js';
+import { RolloutWebhook } from './rollout.webhook.js';
+import { SideMetrics, type SideSnapshot } from './side-metrics.js';
+
+/** How many times an operator action retries a write that lost a race with another replica. */
+const WRITE_ATTEMPTS = 5;
+
+interface PhaseMetrics {
+  key: string;
+  stable: SideMetrics;
+  canary: SideMetrics;
+}
+
+/**
+ * The rollout as this replica runs it: the state it routes by, the figures of the current phase,
+ * and a loop that syncs both with the store every `syncIntervalMs`. The replica holding the
+ * leader lease judges each interval and moves the rollout; operator actions work from any
+ * replica. A replica that cannot read fresh state sends every call to the stable provider.
+ */
+@Injectable()
+export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly #logger = new Logger('CanaryRollout');
+  readonly #options: ResolvedCanaryOptions | undefined;
+  readonly #store: RolloutStore;
+  readonly #machine: RolloutMachine | undefined;
+  readonly #criteria: JudgeCriteria | undefined;
+  readonly #fastFail: FastFailWindow | undefined;
+  readonly #webhook: RolloutWebhook | undefined;
+  readonly #listeners = new Set<RolloutListener>();
+  readonly #replica = randomUUID();
+  #state: RolloutState = IDLE_STATE;
+  #metrics: PhaseMetrics | undefined;
+  #readAt = -Infinity;
+  #leaseToken: number | undefined;
+  #lastVerdict: (Verdict & { at: number }) | undefined;
+  /** Set when the fast-fail rule fired here: the canary gets nothing until the state says so. */
+  #fastFailedRollout: string | undefined;
+  #timer: unknown;
+  #ticking: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(
+    @Inject(INFERENCE_OPTIONS) private readonly options: ResolvedInferenceOptions,
+    private readonly providers: ProviderRegistry,
+  ) {
+    this.#options = options.canary;
+    const canary = this.#options;
+    this.#store = canary?.store ?? new MemoryRolloutStore(() => options.clock.now());
+    if (canary) {
+      this.#machine = new RolloutMachine(canary);
+      this.#criteria = { minSamples: canary.minSamples, ...canary.thresholds };
+      this.#fastFail = canary.fastFail && new FastFailWindow(canary.fastFail);
+      this.#webhook = canary.webhook && new RolloutWebhook(canary.webhook, this.#logger);
+    }
+  }
+
+  /** The rollout's configuration, when one is configured. */
+  get settings(): ResolvedCanaryOptions | undefined {
+    return this.#options;
+  }
+
+  /** The state this replica routes by. */
+  get state(): Readonly<RolloutState> {
+    return this.#state;
+  }
+
+  /**
+   * The canary's share in basis points for routing now: 0 when idle, rolled back, stale or
+   * fast-failed here; 10,000 once promoted.
+   */
+  get weightBps(): number {
+    const state = this.#state;
+    if (state.status === 'idle' || state.status === 'rolled_back') return 0;
+    if (this.stale || this.#fastFailedRollout === state.rolloutId) return 0;
+    return state.weightBps;
+  }
+
+  get stale(): boolean {
+    return (
+      this.#options !== undefined &&
+      this.options.clock.now() - this.#readAt > this.#options.staleAfterMs
+    );
+  }
+
+  /** The key figures of the current phase are filed under; undefined when calls are not judged. */
+  get phaseKey(): string | undefined {
+    return isActive(this.#state.status) ? this.#metrics?.key : undefined;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.#options) return;
+    await this.tick();
+    if (
+      this.#options.autoStart &&
+      !isActive(this.#state.status) &&
+      this.#state.status !== 'promoted'
+    ) {
+      if (this.#state.status === 'idle') {
+        await this.start().catch((error: unknown) =>
+          this.#logger.warn(`Rollout did not start at boot: ${String(error)}`),
+        );
+      } else {
+        this.#logger.log(
+          `Rollout ${this.#state.rolloutId} is ${this.#state.status}; not starting another at boot`,
+        );
+      }
+    }
+    this.#schedule();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.#stopped = true;
+    this.options.clock.clearTimeout(this.#timer);
+    await this.#ticking;
+    await this.#webhook?.close();
+  }
+
+  /** Called for every transition this replica makes. Returns the way to unsubscribe. */
+  subscribe(listener: RolloutListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Records one routed call in the figures of the phase it was routed in. O(1), no allocation. */
+  record(
+    side: 'stable' | 'canary',
+    phaseKey: string | undefined,
+    error: unknown,
+    latencyMs: number,
+  ): void {
+    const metrics = this.#metrics;
+    if (phaseKey === undefined || metrics?.key !== phaseKey) return;
+    const outcome = outcomeOf(error);
+    if (outcome === undefined) return;
+    metrics[side].record(outcome, latencyMs);
+    if (side === 'canary' && this.#fastFail?.record(outcome !== 0, this.options.clock.now())) {
+      this.#onFastFail();
+    }
+  }
+
+  /**
+   * One round: read the state, share this replica's figures, and, as leader, probe or judge
+   * when it is time. Runs on its own every `syncIntervalMs`; tests call it directly.
+   */
+  tick(): Promise<void> {
+    this.#ticking ??= this.#tick().finally(() => (this.#ticking = undefined));
+    return this.#ticking;
+  }
+
+  start(options: { salt?: string } = {}): Promise<RolloutReport> {
+    const rolloutId = randomUUID();
+    const salt = options.salt ?? this.#options?.salt ?? rolloutId;
+    return this.#act('start', (state, now) => this.#machine!.start(state, rolloutId, salt, now));
+  }
+
+  pause(reason = 'paused by an operator'): Promise<RolloutReport> {
+    return this.#act('pause', (state, now) => this.#machine!.pause(state, reason, now));
+  }
+
+  resume(reason = 'resumed by an operator'): Promise<RolloutReport> {
+    return this.#act('resume', (state, now) => this.#machine!.resume(state, reason, now));
+  }
+
+  advance(reason = 'advanced by an operator'): Promise<RolloutReport> {
+    return this.#act('advance', (state, now) => this.#machine!.advance(state, reason, now));
+  }
+
+  rollback(reason = 'rolled back by an operator'): Promise<RolloutReport> {
+    return this.#act('rollback', (state, now) => this.#machine!.rollback(state, reason, now));
+  }
+
+  promote(reason = 'promoted by an operator'): Promise<RolloutReport> {
+    return this.#act('promote', (state, now) => this.#machine!.promote(state, reason, now));
+  }
+
+  /** The rollout now, with the current phase's figures merged across replicas. */
+  async report(): Promise<RolloutReport> {
+    const merged = await this.#mergedMetrics().catch(() => this.#metrics);
+    return this.#report(merged);
+  }
+
+  async #tick(): Promise<void> {
+    const canary = this.#options;
+    if (!canary) return;
+    try {
+      this.#adopt(await this.#readState());
+      const metrics = this.#metrics;
+      if (metrics && isActive(this.#state.status)) {
+        await this.#store.publishMetrics(
+          metrics.key,
+          this.#replica,
+          JSON.stringify(snapshotOf(metrics)),
+          this.#metricsTtl(),
+        );
+      }
+      if (!isActive(this.#state.status)) return;
+      this.#leaseToken = await this.#store.acquireLease(this.#replica, canary.staleAfterMs);
+      if (this.#leaseToken === undefined) return;
+      const now = this.options.clock.now();
+      if (this.#state.status === 'warming') {
+        if (this.#state.pausedBy === undefined) await this.#probe(now);
+        return;
+      }
+      if (now - this.#state.evaluatedAt < canary.intervalMs) return;
+      const merged = (await this.#mergedMetrics()) ?? metrics!;
+      const verdict = judge(
+        merged.canary.figures(canary.thresholds.maxP99Ms),
+        merged.stable.figures(canary.thresholds.maxP99Ms),
+        this.#criteria!,
+      );
+      this.#lastVerdict = { ...verdict, at: now };
+      const change = this.#machine!.evaluated(this.#state, verdict, now);
+      if (change) await this.#commit(change, this.#leaseToken);
+    } catch (error) {
+      this.#logger.warn(
+        `Rollout sync failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  async #probe(now: number): Promise<void> {
+    const client = this.providers.get(this.#options!.canary, 'rollout-probe');
+    const timeout = AbortSignal.timeout(Math.min(this.#options!.intervalMs, 10_000));
+    let change: RolloutChange | undefined;
+    try {
+      await client.probe(timeout);
+      change = this.#machine!.probed(this.#state, true, 'ok', now);
+    } catch (error) {
+      change = this.#machine!.probed(
+        this.#state,
+        false,
+        error instanceof Error ? error.message : 'failed',
+        now,
+      );
+    }
+    if (change) await this.#commit(change, this.#leaseToken);
+  }
+
+  async #act(
+    action: RolloutAction,
+    apply: (state: RolloutState, now: number) => RolloutChange,
+  ): Promise<RolloutReport> {
+    if (!this.#machine) {
+      throw new RolloutActionError(
+        action,
+        'idle',
+        'no canary is configured (set the module option canary).',
+      );
+    }
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      this.#adopt(await this.#readState());
+      if (await this.#commit(apply(this.#state, this.options.clock.now()))) return this.report();
+    }
+    throw new Error(
+      `Rollout ${action} lost ${WRITE_ATTEMPTS} races with other replicas; try again`,
+    );
+  }
+
+  /** Writes a change; on success adopts it and tells the listeners. */
+  async #commit(change: RolloutChange, fence?: number): Promise<boolean> {
+    if (!(await this.#store.write(change.state, fence))) return false;
+    this.#adopt(change.state);
+    if (change.event) await this.#emit(change);
+    return true;
+  }
+
+  async #readState(): Promise<RolloutState> {
+    const state = (await this.#store.read()) ?? IDLE_STATE;
+    this.#readAt = this.options.clock.now();
+    return state;
+  }
+
+  /** Takes a state as this replica's; a new rollout or phase starts new figures. */
+  #adopt(state: RolloutState): void {
+    this.#state = state;
+    const key = `${state.rolloutId}:${state.phase}`;
+    if (this.#metrics?.key !== key) {
+      this.#metrics = { key, stable: new SideMetrics(), canary: new SideMetrics() };
+      this.#fastFail?.reset();
+    }
+  }
+
+  #onFastFail(): void {
+    const rolloutId = this.#state.rolloutId;
+    if (this.#fastFailedRollout === rolloutId) return;
+    this.#fastFailedRollout = rolloutId;
+    const reason = `fast-fail: ${this.#fastFail!.describe(this.options.clock.now())}`;
+    this.#logger.warn(`Rolling back the canary at once: ${reason}`);
+    this.rollback(reason).catch((error: unknown) =>
+      this.#logger.error(
+        `Fast-fail rollback could not be stored (${String(error)}); this replica sends every call to stable`,
+      ),
+    );
+  }
+
+  async #emit(change: RolloutChange): Promise<void> {
+    const event: RolloutEvent = {
+      type: change.event!.type,
+      from: change.event!.from,
+      to: change.state.status,
+      reason: change.event!.reason,
+      at: change.state.changedAt,
+      report: this.#report(this.#metrics),
+    };
+    const log = event.type === 'rolled_back' || event.type === 'paused' ? 'warn' : 'log';
+    this.#logger[log](
+      `Rollout ${event.type}: ${event.from} → ${event.to}, canary at ${event.report.weightPercent}% (${event.reason})`,
+    );
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#logger.error(`A rollout listener threw: ${String(error)}`);
+      }
+    }
+    this.#webhook?.send(event);
+  }
+
+  async #mergedMetrics(): Promise<PhaseMetrics | undefined> {
+    const local = this.#metrics;
+    if (!local) return undefined;
+    const documents = await this.#store.readMetrics(local.key);
+    if (documents.length === 0) return local;
+    const merged: PhaseMetrics = {
+      key: local.key,
+      stable: new SideMetrics(),
+      canary: new SideMetrics(),
+    };
+    for (const document of documents) {
+      const snapshot = JSON.parse(document) as { stable: SideSnapshot; canary: SideSnapshot };
+      merged.stable.merge(snapshot.stable);
+      merged.canary.merge(snapshot.canary);
+    }
+    return merged;
+  }
+
+  #report(metrics: PhaseMetrics | undefined): RolloutReport {
+    const state = this.#state;
+    const threshold = this.#options?.thresholds.maxP99Ms ?? 500;
+    const empty = new SideMetrics();
+    return {
+      status: state.status,
+      rolloutId: state.rolloutId,
+      stable: this.#options?.stable ?? this.options.defaultProvider,
+      canary: this.#options?.canary ?? '',
+      phase: state.phase < 0 ? null : state.phase + 1,
+      phases: this.#options?.phases.length ?? 0,
+      weightPercent: this.weightBps / 100,
+      reason: state.reason,
+      changedAt: state.changedAt,
+      stale: this.stale,
+      leader: this.#leaseToken !== undefined,
+      sides: {
+        stable: (metrics?.stable ?? empty).figures(threshold),
+        canary: (metrics?.canary ?? empty).figures(threshold),
+      },
+      lastVerdict: this.#lastVerdict,
+    };
+  }
+
+  #metricsTtl(): number {
+    const longest = Math.max(...this.#options!.phases.map((phase) => phase.durationMs ?? 0));
+    return 2 * longest + this.#options!.staleAfterMs;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = this.options.clock.setTimeout(() => {
+      void this.tick().finally(() => this.#schedule());
+    }, this.#options!.syncIntervalMs);
+    (this.#timer as { unref?: () => void } | undefined)?.unref?.();
+  }
+}
+
+function snapshotOf(metrics: PhaseMetrics): { stable: SideSnapshot; canary: SideSnapshot } {
+  return { stable: metrics.stable.snapshot(), canary: metrics.canary.snapshot() };
+}

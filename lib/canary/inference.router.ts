@@ -1,0 +1,31 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** What a router knows of a call when it picks a provider. */
+export interface RouteRequest {
+  requestId: string;
+  /** The call's own sticky key, if it gave one. */
+  stickyKey?: string;
+  /** The incoming request's headers, when the call is made while handling one. */
+  headers?: IncomingHttpHeaders;
+}
+
+/** Where a call goes. Made per call; read back by `record` when the call ends. */
+export interface RouteDecision {
+  provider: string;
+  /** The rollout's side, when a rollout routed the call. */
+  side?: 'stable' | 'canary';
+  /** The provider to retry on when the call fails before any byte reached the caller. */
+  fallback?: string;
+  /** The rollout phase the call was routed in: figures recorded later go to that phase only. */
+  phaseKey?: string;
+}
+
+/**
+ * Picks the provider of each call that does not name one. `InferenceModule` uses `CanaryRouter`;
+ * pass `router: YourRouter` (a class extending this one) to replace it.
+ */
+export abstract class InferenceRouter {
+  abstract route(request: RouteRequest): RouteDecision;
+  /** The call's outcome: `error` undefined on success; `latencyMs` to the answer or first chunk. */
+  abstract record(decision: RouteDecision, error: unknown, latencyMs: number): void;
+}
