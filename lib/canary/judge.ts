@@ -29,8 +29,8 @@ const P99_TAIL = 0.01;
  * One interval's judgement of the canary against its thresholds, with the stable side as
  * control. A side breaches a threshold only when the data says so with `confidence`: the
  * Wilson lower bound of its bad share is above the allowed share. So a small, noisy sample
- * never rolls back; too few samples HOLD; and when the stable side breaches too, the fault is
- * the provider's world, not the canary's: INCIDENT.
+ * never rolls back; too few samples HOLD; and when the stable side fails calls too (error or
+ * success rate), the fault is in what both share, not in the canary: INCIDENT.
  */
 export function judge(canary: SideFigures, stable: SideFigures, criteria: JudgeCriteria): Verdict {
   if (canary.calls < criteria.minSamples) {
@@ -40,22 +40,28 @@ export function judge(canary: SideFigures, stable: SideFigures, criteria: JudgeC
     };
   }
   const z = zScore(criteria.confidence);
-  const breaches = breachesOf(canary, criteria, z);
-  if (breaches.length === 0) return { kind: 'pass', reasons: ['the canary meets every threshold'] };
-  const stableBreaches = stable.calls >= criteria.minSamples ? breachesOf(stable, criteria, z) : [];
-  if (stableBreaches.length > 0) {
+  const faults = faultBreaches(canary, criteria, z);
+  const slow = latencyBreach(canary, criteria, z);
+  if (faults.length === 0 && !slow) {
+    return { kind: 'pass', reasons: ['the canary meets every threshold'] };
+  }
+  const reasons = [...faults, ...(slow ? [slow] : [])].map((reason) => `canary ${reason}`);
+  // Failing calls on both sides point at something they share: an incident, not the canary.
+  const stableFaults =
+    faults.length > 0 && stable.calls >= criteria.minSamples
+      ? faultBreaches(stable, criteria, z)
+      : [];
+  if (stableFaults.length > 0) {
     return {
       kind: 'incident',
-      reasons: [
-        ...stableBreaches.map((reason) => `stable ${reason}`),
-        ...breaches.map((reason) => `canary ${reason}`),
-      ],
+      reasons: [...stableFaults.map((reason) => `stable ${reason}`), ...reasons],
     };
   }
-  return { kind: 'fail', reasons: breaches.map((reason) => `canary ${reason}`) };
+  return { kind: 'fail', reasons };
 }
 
-function breachesOf(side: SideFigures, criteria: JudgeCriteria, z: number): string[] {
+/** Error rate and success rate: the provider failing calls. */
+function faultBreaches(side: SideFigures, criteria: JudgeCriteria, z: number): string[] {
   const breaches: string[] = [];
   const level = percent(criteria.confidence);
   const errorBound = wilsonLower(side.errors, side.calls, z);
@@ -70,13 +76,17 @@ function breachesOf(side: SideFigures, criteria: JudgeCriteria, z: number): stri
       `success rate ${percent(side.successRate)} (at most ${percent(1 - failureBound)} at ${level} confidence) is below ${percent(criteria.minSuccessRate)}`,
     );
   }
-  const slowBound = wilsonLower(side.slow, side.timed, z);
-  if (slowBound > P99_TAIL) {
-    breaches.push(
-      `p99 ${Math.round(side.p99Ms)} ms is above ${criteria.maxP99Ms} ms (${percent(side.slow / side.timed)} of calls slower, at least ${percent(slowBound)} at ${level} confidence)`,
-    );
-  }
   return breaches;
+}
+
+/**
+ * p99 ≤ T, judged as "at most 1% of calls slower than T". Only the canary is held to it: the
+ * stable provider may be slower by design (it is often why teams migrate).
+ */
+function latencyBreach(side: SideFigures, criteria: JudgeCriteria, z: number): string | undefined {
+  const slowBound = wilsonLower(side.slow, side.timed, z);
+  if (slowBound <= P99_TAIL) return undefined;
+  return `p99 ${Math.round(side.p99Ms)} ms is above ${criteria.maxP99Ms} ms (${percent(side.slow / side.timed)} of calls slower, at least ${percent(slowBound)} at ${percent(criteria.confidence)} confidence)`;
 }
 
 /** The Wilson score interval's lower bound for `successes` out of `trials` at `z`. */

@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryRolloutStore, RolloutActionError, type RolloutState } from '../../../lib/index.js';
+import { HEALTHY, LEGACY, RolloutSim } from '../../support/rollout-sim.js';
+
+const MINUTE = 60_000;
+const steady = { canary: 150, stable: 600, canaryAs: HEALTHY, stableAs: LEGACY };
+
+/** Runs intervals until `done` or `limit`; returns how many ran. */
+async function runUntil(sim: RolloutSim, traffic: typeof steady, done: () => boolean, limit = 400) {
+  let intervals = 0;
+  while (!done() && intervals < limit) {
+    await sim.interval(traffic);
+    intervals++;
+  }
+  return intervals;
+}
+
+describe('rollout on a fake clock', () => {
+  it('promotes a healthy canary through every default phase', async () => {
+    const sim = new RolloutSim();
+    await sim.start();
+    expect(sim.status).toBe('warming');
+    const intervals = await runUntil(sim, steady, () => sim.status === 'promoted');
+    expect(sim.status).toBe('promoted');
+    expect(sim.events.map((event) => [event.type, event.report.weightPercent])).toEqual([
+      ['started', 0],
+      ['progressing', 1],
+      ['advanced', 5],
+      ['advanced', 25],
+      ['advanced', 50],
+      ['promoted', 100],
+    ]);
+    // 3 probe intervals, then 15 + 30 + 60 + 120 minutes of phases.
+    expect(intervals).toBe(3 + 15 + 30 + 60 + 120);
+    expect(sim.rollout.weightBps).toBe(10_000);
+    expect(sim.events.at(-1)!.reason).toMatch(/phase 4 ran its 7200000 ms and passed/);
+  });
+
+  it.each([
+    ['error rate', { ...HEALTHY, errorRate: 0.1 }, /canary error rate \d+\.\d+% \(at least/],
+    ['latency', { ...HEALTHY, p99Ms: 1500 }, /p99 \d+ ms is above 500 ms/],
+  ])(
+    'rolls back a canary with an injected %s within 3 intervals of minSamples',
+    async (_, bad, reason) => {
+      const sim = new RolloutSim({ warmup: { probes: 0 } });
+      await sim.start();
+      let reachedAt: number | undefined;
+      let intervals = 0;
+      while (sim.status !== 'rolled_back' && intervals < 20) {
+        await sim.interval({ ...steady, canary: 50, canaryAs: bad });
+        intervals++;
+        if (reachedAt === undefined && sim.rollout.state.phase === 0 && intervals * 50 >= 100)
+          reachedAt = intervals;
+      }
+      expect(sim.status).toBe('rolled_back');
+      expect(intervals - reachedAt!).toBeLessThanOrEqual(3);
+      const event = sim.events.at(-1)!;
+      expect(event.type).toBe('rolled_back');
+      expect(event.reason).toMatch(reason);
+      expect(event.report.sides.canary.calls).toBeGreaterThanOrEqual(100);
+      expect(sim.rollout.weightBps).toBe(0);
+      // Sticky: more healthy intervals do not bring it back.
+      await runUntil(sim, steady, () => false, 5);
+      expect(sim.status).toBe('rolled_back');
+    },
+  );
+
+  it('pauses, not rolls back, when the stable side fails calls too, and resumes after', async () => {
+    const sim = new RolloutSim({ warmup: { probes: 0 } });
+    await sim.start();
+    const failing = { ...HEALTHY, errorRate: 0.15 };
+    await runUntil(
+      sim,
+      { ...steady, canaryAs: failing, stableAs: { ...LEGACY, errorRate: 0.15 } },
+      () => false,
+      6,
+    );
+    expect(sim.status).toBe('paused');
+    expect(sim.rollout.state.pausedBy).toBe('incident');
+    expect(sim.events.map((event) => event.type)).toEqual(['started', 'paused']);
+    expect(sim.events[1]!.reason).toMatch(/^provider-wide incident.*stable error rate/);
+    // The next phase starts with fresh figures once the incident clears.
+    await sim.rollout.advance();
+    await runUntil(sim, steady, () => sim.status === 'progressing', 5);
+    expect(sim.status).toBe('progressing');
+  });
+
+  it('holds without data, and never rolls back for lack of it', async () => {
+    const sim = new RolloutSim({ warmup: { probes: 0 } });
+    await sim.start();
+    await runUntil(sim, { ...steady, canary: 0 }, () => false, 100);
+    expect(sim.status).toBe('hold');
+    expect(sim.rollout.state.phase).toBe(0);
+    expect(sim.rollout.state.reason).toMatch(/0 of the 100 calls/);
+    expect(sim.events.map((event) => event.type)).toEqual(['started', 'hold']);
+    // Data arrives: the rollout moves on.
+    await runUntil(sim, steady, () => sim.rollout.state.phase === 1, 20);
+    expect(sim.rollout.state.phase).toBe(1);
+  });
+
+  it('rolls back at once when the canary fails most of its recent calls (fast-fail)', async () => {
+    const sim = new RolloutSim({ warmup: { probes: 0 } });
+    await sim.start();
+    sim.calls('canary', 25, { ...HEALTHY, errorRate: 1 });
+    // Routing stops before the store has the rollback.
+    expect(sim.rollout.weightBps).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sim.status).toBe('rolled_back');
+    expect(sim.rollout.state.reason).toMatch(/^fast-fail: 20 of the canary's last 20 calls failed/);
+  });
+
+  it('rolls back a canary that fails its warm-up probes', async () => {
+    const sim = new RolloutSim({ intervalMs: MINUTE, syncIntervalMs: 5_000 });
+    sim.probesFail = true;
+    await sim.start();
+    for (let tick = 0; tick < 3; tick++) {
+      sim.clock.advance(5_000);
+      await sim.rollout.tick();
+    }
+    expect(sim.status).toBe('rolled_back');
+    expect(sim.rollout.state.reason).toMatch(
+      /failed 3 health probes in a row \(connection refused\)/,
+    );
+  });
+
+  it('takes operator actions, and refuses the ones that do not apply', async () => {
+    const sim = new RolloutSim({ warmup: { probes: 0 } });
+    await sim.start();
+    await expect(sim.rollout.start()).rejects.toBeInstanceOf(RolloutActionError);
+    await expect(sim.rollout.resume()).rejects.toThrow(
+      /Cannot resume the rollout: the rollout is progressing, not paused/,
+    );
+
+    await sim.rollout.pause();
+    await runUntil(sim, steady, () => false, 30);
+    expect([sim.status, sim.rollout.state.phase]).toEqual(['paused', 0]); // the phase clock stopped
+    await sim.rollout.resume();
+    await runUntil(sim, steady, () => false, 14);
+    expect(sim.rollout.state.phase).toBe(0); // 14 of its 15 minutes ran
+    await runUntil(sim, steady, () => false, 1);
+    expect(sim.rollout.state.phase).toBe(1);
+
+    const advanced = await sim.rollout.advance();
+    expect([advanced.phase, advanced.weightPercent]).toEqual([3, 25]);
+    await sim.rollout.rollback('bad vibes');
+    await expect(sim.rollout.advance()).rejects.toThrow(/the rollout is rolled_back/);
+    expect(sim.rollout.weightBps).toBe(0);
+    const restarted = await sim.rollout.start();
+    expect([restarted.status, restarted.weightPercent]).toEqual(['progressing', 1]);
+    expect((await sim.rollout.promote()).weightPercent).toBe(100);
+    expect(sim.events.map((event) => event.type)).toEqual([
+      'started',
+      'paused',
+      'resumed',
+      'advanced',
+      'advanced',
+      'rolled_back',
+      'started',
+      'promoted',
+    ]);
+  });
+
+  it('starts each rollout with a fresh salt, unless one is configured', async () => {
+    const sim = new RolloutSim({ warmup: { probes: 0 } });
+    await sim.start();
+    const first = sim.rollout.state.salt;
+    await sim.rollout.rollback();
+    await sim.rollout.start();
+    expect(sim.rollout.state.salt).not.toBe(first);
+    const fixed = new RolloutSim({ warmup: { probes: 0 }, salt: 'cohort-7' });
+    await fixed.start();
+    expect(fixed.rollout.state.salt).toBe('cohort-7');
+  });
+
+  it('sends everything to stable when it cannot read fresh state', async () => {
+    const store = new MemoryRolloutStore();
+    let broken = false;
+    const read = store.read.bind(store);
+    store.read = async (): Promise<RolloutState | undefined> => {
+      if (broken) throw new Error('store unreachable');
+      return read();
+    };
+    const sim = new RolloutSim({ warmup: { probes: 0 }, store, syncIntervalMs: 5_000 });
+    await sim.start();
+    expect(sim.rollout.weightBps).toBe(100);
+    broken = true;
+    for (let tick = 0; tick < 4; tick++) {
+      sim.clock.advance(5_000);
+      await sim.rollout.tick();
+    }
+    expect(sim.rollout.stale).toBe(true);
+    expect(sim.rollout.weightBps).toBe(0);
+    broken = false;
+    sim.clock.advance(5_000);
+    await sim.rollout.tick();
+    expect(sim.rollout.weightBps).toBe(100);
+  });
+});
