@@ -1,6 +1,7 @@
 import {
   CanaryRollout,
   InferenceHttpError,
+  InferenceTimeoutError,
   type CanaryOptions,
   type RolloutEvent,
 } from '../../lib/index.js';
@@ -11,6 +12,8 @@ import { ManualClock } from './manual-clock.js';
 /** How a simulated provider answers: its error rate and its latency distribution (log-normal). */
 export interface Behaviour {
   errorRate: number;
+  /** Calls that time out: they count against the success rate, not the error rate. */
+  timeoutRate?: number;
   p50Ms: number;
   p99Ms: number;
 }
@@ -24,6 +27,12 @@ const serverError = new InferenceHttpError('simulated 500', {
   phase: 'headers',
   retryable: true,
   status: 500,
+});
+const timeout = new InferenceTimeoutError('simulated deadline', {
+  provider: 'sim',
+  requestId: 'sim',
+  phase: 'deadline',
+  retryable: true,
 });
 
 /** A seeded random source (mulberry32), so a failing run can be replayed. */
@@ -92,9 +101,13 @@ export class RolloutSim {
   calls(side: 'stable' | 'canary', calls: number, behaviour: Behaviour): void {
     const key = this.rollout.phaseKey;
     const sigma = Math.log(behaviour.p99Ms / behaviour.p50Ms) / 2.3263;
+    const timeoutRate = behaviour.timeoutRate ?? 0;
     for (let call = 0; call < calls; call++) {
-      if (this.random() < behaviour.errorRate) {
+      const draw = this.random();
+      if (draw < behaviour.errorRate) {
         this.rollout.record(side, key, serverError, 50);
+      } else if (draw < behaviour.errorRate + timeoutRate) {
+        this.rollout.record(side, key, timeout, 30_000);
       } else {
         this.rollout.record(
           side,
