@@ -9,6 +9,10 @@ export default defineConfig({
         replacement: new URL('./lib/testing/index.ts', import.meta.url).pathname,
       },
       {
+        find: /^nestjs-inference\/redis$/,
+        replacement: new URL('./lib/redis/index.ts', import.meta.url).pathname,
+      },
+      {
         find: /^nestjs-inference\/terminus$/,
         replacement: new URL('./lib/health/index.ts', import.meta.url).pathname,
       },

@@ -165,8 +165,22 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
    * when it is time. Runs on its own every `syncIntervalMs`; tests call it directly.
    */
   tick(): Promise<void> {
-    this.#ticking ??= this.#tick().finally(() => (this.#ticking = undefined));
+    this.#ticking ??= this.#boundedTick().finally(() => (this.#ticking = undefined));
     return this.#ticking;
+  }
+
+  /** A store that does not answer (a Redis client queueing while it reconnects) must not stop the loop. */
+  async #boundedTick(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = this.#options?.syncIntervalMs ?? 0;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.#logger.warn(`Rollout sync took longer than ${bound} ms; trying again next round`);
+        resolve();
+      }, bound);
+      timer.unref();
+    });
+    await Promise.race([this.#tick(), timedOut]).finally(() => clearTimeout(timer));
   }
 
   start(options: { salt?: string } = {}): Promise<RolloutReport> {

@@ -11,6 +11,7 @@ function load(file: string): {
   root: string[];
   testing: string[];
   terminus: string[];
+  redis: string[];
   version?: string;
 } {
   const out = execFileSync(process.execPath, [file], { cwd: root, encoding: 'utf8' });
@@ -27,6 +28,10 @@ const PUBLIC_API = [
   'InferenceOptionsError',
   'InferenceShutdownError',
   'InflightRegistry',
+  'CanaryRollout',
+  'CanaryRouter',
+  'InferenceRouter',
+  'MemoryRolloutStore',
   'ShutdownCoordinator',
   'toHttpException',
 ];
@@ -42,6 +47,7 @@ describe('the built package (dist/)', () => {
     expect(loaded.root).toEqual(expect.arrayContaining(PUBLIC_API));
     expect(loaded.testing).toEqual(['SimulatedProvider']);
     expect(loaded.terminus).toEqual(['InferenceHealthIndicator']);
+    expect(loaded.redis).toEqual(['RedisRolloutStore']);
   });
 
   it('loads with require() from CommonJS', () => {
@@ -49,6 +55,7 @@ describe('the built package (dist/)', () => {
     expect(loaded.root).toEqual(expect.arrayContaining(PUBLIC_API));
     expect(loaded.testing).toEqual(['SimulatedProvider']);
     expect(loaded.terminus).toEqual(['InferenceHealthIndicator']);
+    expect(loaded.redis).toEqual(['RedisRolloutStore']);
     expect(loaded.version).toMatch(/^\d+\.\d+\.\d+/);
   });
 

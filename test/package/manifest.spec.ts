@@ -53,6 +53,7 @@ describe('package.json', () => {
     expect(Object.keys(manifest.exports).toSorted()).toEqual([
       '.',
       './package.json',
+      './redis',
       './terminus',
       './testing',
     ]);
@@ -77,6 +78,14 @@ describe('package.json', () => {
       .filter((file) => importedPackages(file).includes('@nestjs/terminus'))
       .map((file) => file.slice(root.length));
     expect(importers).toEqual(['lib/health/inference-health.indicator.ts']);
+  });
+
+  it('keeps ioredis an optional peer, used by the redis subpath only', () => {
+    expect(manifest.peerDependenciesMeta.ioredis).toEqual({ optional: true });
+    const importers = sourceFiles(join(root, 'lib'))
+      .filter((file) => importedPackages(file).includes('ioredis'))
+      .map((file) => file.slice(root.length));
+    expect(importers).toEqual(['lib/redis/redis-rollout.store.ts']);
   });
 
   it('publishes only dist/ and the README', () => {
