@@ -1,0 +1,235 @@
+import 'reflect-metadata';
+import { Test } from '@nestjs/testing';
+import type { INestApplicationContext } from '@nestjs/common';
+import { createServer, type IncomingMessage } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  bucketOf,
+  CanaryRollout,
+  InferenceModule,
+  InferenceService,
+  runWithRequestContext,
+  type CanaryOptions,
+  type StreamSummary,
+} from '../../lib/index.js';
+import { SimulatedProvider } from '../../lib/testing/index.js';
+import { CapturingLogger, collect, hello, TEST_API_KEY } from '../support/inference-harness.js';
+import { waitFor } from '../support/wait-for.js';
+
+interface Setup {
+  app: INestApplicationContext;
+  service: InferenceService;
+  rollout: CanaryRollout;
+  legacy: SimulatedProvider;
+  next: SimulatedProvider;
+  logger: CapturingLogger;
+}
+
+async function setup(canary: Partial<CanaryOptions> = {}): Promise<Setup> {
+  const legacy = await SimulatedProvider.start({ apiKey: TEST_API_KEY, chunks: 4 });
+  const next = await SimulatedProvider.start({ apiKey: TEST_API_KEY, chunks: 4 });
+  const logger = new CapturingLogger();
+  const provider = (sim: SimulatedProvider, defaultModel: string) => ({
+    baseUrl: sim.baseUrl,
+    apiKey: TEST_API_KEY,
+    defaultModel,
+    retry: { maxRetries: 0 },
+  });
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      InferenceModule.forRoot({
+        providers: { legacy: provider(legacy, 'legacy-model'), next: provider(next, 'next-model') },
+        defaultProvider: 'legacy',
+        canary: {
+          stable: 'legacy',
+          canary: 'next',
+          phases: [{ weight: 50, durationMs: 3_600_000 }],
+          warmup: { probes: 0 },
+          fastFail: false,
+          autoStart: true,
+          ...canary,
+        },
+      }),
+    ],
+  })
+    .setLogger(logger)
+    .compile();
+  const app = await moduleRef.init();
+  return {
+    app,
+    service: app.get(InferenceService),
+    rollout: app.get(CanaryRollout),
+    legacy,
+    next,
+    logger,
+  };
+}
+
+const content = (chunks: { choices: { delta?: { content?: string | null } }[] }[]) =>
+  chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? '').join('');
+
+describe('canary routing through InferenceService (two simulated providers)', () => {
+  let s: Setup;
+  beforeAll(async () => {
+    s = await setup();
+  });
+  afterEach(() => {
+    s.legacy.reset();
+    s.next.reset();
+  });
+  afterAll(async () => {
+    await s.app.close();
+    await s.legacy.close();
+    await s.next.close();
+  });
+
+  it('starts the rollout at boot and routes each sticky key to one side, by its bucket', async () => {
+    expect(s.rollout.state.status).toBe('progressing');
+    const salt = s.rollout.state.salt;
+    for (let user = 0; user < 40; user++) {
+      const key = `user-${user}`;
+      const expected = bucketOf(salt, key) < 5_000 ? 'canary' : 'stable';
+      for (let call = 0; call < 2; call++) {
+        const result = await s.service.chat(hello, { stickyKey: key });
+        expect(result.inference.side).toBe(expected);
+        expect(result.inference.provider).toBe(expected === 'canary' ? 'next' : 'legacy');
+      }
+    }
+  });
+
+  it('reads the sticky key and the override header from the request being handled', async () => {
+    const salt = s.rollout.state.salt;
+    const canaryUser = Array.from({ length: 100 }, (_, i) => `u${i}`).find(
+      (key) => bucketOf(salt, key) < 5_000,
+    )!;
+    const fromHeader = await runWithRequestContext(
+      { requestId: 'r1', headers: { 'x-user-id': canaryUser } },
+      () => s.service.chat(hello),
+    );
+    expect(fromHeader.inference.side).toBe('canary');
+    const forced = await runWithRequestContext(
+      { requestId: 'r2', headers: { 'x-user-id': canaryUser, 'x-inference-canary': 'never' } },
+      () => s.service.chat(hello),
+    );
+    expect(forced.inference.side).toBe('stable');
+  });
+
+  it('falls back to stable when a canary call fails before answering, and counts the failure', async () => {
+    const before = (await s.rollout.report()).sides.canary.failures.upstream_http_error ?? 0;
+    s.next.failNext({ type: 'status', status: 500 });
+    const result = await forcedCanary(() => s.service.chat(hello));
+    expect(result.inference).toMatchObject({
+      provider: 'legacy',
+      side: 'stable',
+      fallbackFrom: 'next',
+    });
+    expect(result.model).toBe('legacy-model');
+    expect([s.next.requests.length, s.legacy.requests.length]).toEqual([1, 1]);
+    const after = (await s.rollout.report()).sides.canary.failures.upstream_http_error;
+    expect(after).toBe(before + 1);
+  });
+
+  it('falls back for a stream that fails before its first chunk, with one onEnd', async () => {
+    s.next.failNext({ type: 'reset-before-headers' });
+    const ends: StreamSummary[] = [];
+    const chunks = await forcedCanary(() =>
+      collect(s.service.stream(hello, { onEnd: (summary) => ends.push(summary) })),
+    );
+    expect(content(chunks)).toBe('tok0 tok1 tok2 tok3 ');
+    expect(ends).toHaveLength(1);
+    expect(ends[0]).toMatchObject({
+      provider: 'legacy',
+      side: 'stable',
+      fallbackFrom: 'next',
+      outcome: 'completed',
+    });
+  });
+
+  it('never falls back once a chunk reached the caller: no token twice', async () => {
+    s.next.failNext({ type: 'reset-mid-body', afterChunks: 2 });
+    const received: string[] = [];
+    await expect(
+      forcedCanary(async () => {
+        for await (const chunk of s.service.stream(hello)) received.push(content([chunk]));
+      }),
+    ).rejects.toMatchObject({ provider: 'next' });
+    expect(received.length).toBeGreaterThan(0);
+    expect(s.legacy.requests).toHaveLength(0);
+  });
+
+  it('sends a call pinned to a provider there, with no routing and no fallback', async () => {
+    s.next.failNext({ type: 'status', status: 500 });
+    const before = (await s.rollout.report()).sides.canary.calls;
+    await expect(s.service.chat(hello, { provider: 'next' })).rejects.toMatchObject({
+      status: 500,
+    });
+    expect(s.legacy.requests).toHaveLength(0);
+    expect((await s.rollout.report()).sides.canary.calls).toBe(before);
+  });
+
+  it('does not fall back, nor count, a call the caller cancelled', async () => {
+    s.next.configure({ latency: { firstByteMs: 2_000 } });
+    const before = (await s.rollout.report()).sides.canary.calls;
+    const controller = new AbortController();
+    const call = forcedCanary(() => s.service.chat(hello, { signal: controller.signal }));
+    await waitFor(() => s.next.inProgress === 1, 'the canary call to start');
+    controller.abort();
+    await expect(call).rejects.toMatchObject({ code: 'aborted' });
+    expect(s.legacy.requests).toHaveLength(0);
+    expect((await s.rollout.report()).sides.canary.calls).toBe(before);
+    s.next.configure({ latency: { firstByteMs: 0 } });
+  });
+});
+
+describe('rollout webhook', () => {
+  it('receives each transition, and a slow endpoint holds up no call', async () => {
+    const received: { type: string; to: string; report: { weightPercent: number } }[] = [];
+    let slow = true;
+    const hook = createServer((request: IncomingMessage, response) => {
+      let body = '';
+      request.on('data', (part) => (body += part));
+      request.on('end', () => {
+        if (slow) return; // never answers: the webhook times out and retries
+        received.push(JSON.parse(body));
+        response.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const port = (hook.address() as { port: number }).port;
+    const s = await setup({
+      webhook: {
+        url: `http://127.0.0.1:${port}/rollout`,
+        timeoutMs: 200,
+        retries: 3,
+        headers: { authorization: 'Bearer hook-secret' },
+      },
+    });
+    try {
+      const startedAt = performance.now();
+      await s.service.chat(hello);
+      expect(performance.now() - startedAt).toBeLessThan(150); // the hook is stuck; calls are not
+      slow = false;
+      await s.rollout.rollback('drill');
+      await waitFor(() => received.length === 2, 'both events delivered', 5_000);
+      expect(received.map((event) => [event.type, event.to, event.report.weightPercent])).toEqual([
+        ['started', 'progressing', 50],
+        ['rolled_back', 'rolled_back', 0],
+      ]);
+      expect(s.logger.lines.join('\n')).not.toContain('hook-secret');
+    } finally {
+      await s.app.close();
+      await s.legacy.close();
+      await s.next.close();
+      hook.closeAllConnections();
+      hook.close();
+    }
+  });
+});
+
+/** Runs `fn` as if handling a request whose override header forces the canary. */
+function forcedCanary<T>(fn: () => Promise<T>): Promise<T> {
+  return runWithRequestContext(
+    { requestId: 'forced', headers: { 'x-inference-canary': 'always' } },
+    fn,
+  );
+}
