@@ -1,5 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
+const SIMULATIONS = 'test/unit/canary/monte-carlo.spec.ts';
+
 export default defineConfig({
   // The sample imports the package by name, as users do; tests run it from source.
   resolve: {
@@ -25,9 +27,25 @@ export default defineConfig({
   // Nest's dependency injection reads constructor types from decorator metadata.
   oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
   test: {
-    include: ['test/**/*.spec.ts'],
     environment: 'node',
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    // CPU-bound simulations run first, on their own, so they cannot slow the timing-sensitive
+    // system tests (readiness within 10 ms of SIGTERM) on a small machine.
+    projects: [
+      {
+        extends: true,
+        test: { name: 'simulation', include: [SIMULATIONS], sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'suite',
+          include: ['test/**/*.spec.ts'],
+          exclude: [SIMULATIONS],
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

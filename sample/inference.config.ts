@@ -1,32 +1,52 @@
 import { registerAs } from '@nestjs/config';
 import type { InferenceModuleOptions } from 'nestjs-inference';
+import { parsePhases } from './rollout-phases.js';
+import { rolloutStoreFrom } from './rollout-store.js';
 
 /**
  * The gateway's providers, from the environment: `legacy` is the stable provider
  * (INFERENCE_*), `next` the one being migrated to (CANARY_*). Shutdown: READINESS_DELAY_MS
  * (default 5000), DRAIN_TIMEOUT_MS (default 30000), TERMINATION_GRACE_PERIOD_MS (optional: the
  * orchestrator's grace period, to warn when the drain could outlast it).
+ *
+ * A rollout from `legacy` to `next` starts at boot (ROLLOUT_AUTOSTART=false turns that off),
+ * sticky per `x-user-id`: ROLLOUT_PHASES (`1:15m,5:30m,25:1h,50:2h,100` by default),
+ * ROLLOUT_INTERVAL_MS (60000), ROLLOUT_MIN_SAMPLES (100), and REDIS_URL to share it across
+ * replicas.
  */
-export const inferenceConfig = registerAs('inference', (): InferenceModuleOptions => ({
-  providers: {
-    legacy: {
-      baseUrl: process.env.INFERENCE_BASE_URL ?? '',
-      apiKey: process.env.INFERENCE_API_KEY ?? '',
-      defaultModel: process.env.INFERENCE_MODEL ?? 'gpt-4.1',
+export const inferenceConfig = registerAs(
+  'inference',
+  async (): Promise<InferenceModuleOptions> => ({
+    providers: {
+      legacy: {
+        baseUrl: process.env.INFERENCE_BASE_URL ?? '',
+        apiKey: process.env.INFERENCE_API_KEY ?? '',
+        defaultModel: process.env.INFERENCE_MODEL ?? 'gpt-4.1',
+      },
+      next: {
+        baseUrl: process.env.CANARY_BASE_URL ?? '',
+        apiKey: process.env.CANARY_API_KEY ?? '',
+        defaultModel: process.env.CANARY_MODEL ?? 'deepseek-v3.2',
+      },
     },
-    next: {
-      baseUrl: process.env.CANARY_BASE_URL ?? '',
-      apiKey: process.env.CANARY_API_KEY ?? '',
-      defaultModel: process.env.CANARY_MODEL ?? 'deepseek-v3.2',
+    defaultProvider: 'legacy',
+    shutdown: {
+      readinessDelayMs: integer('READINESS_DELAY_MS', 5_000),
+      drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', 30_000),
+      terminationGracePeriodMs: optionalInteger('TERMINATION_GRACE_PERIOD_MS'),
     },
-  },
-  defaultProvider: 'legacy',
-  shutdown: {
-    readinessDelayMs: integer('READINESS_DELAY_MS', 5_000),
-    drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', 30_000),
-    terminationGracePeriodMs: optionalInteger('TERMINATION_GRACE_PERIOD_MS'),
-  },
-}));
+    canary: {
+      stable: 'legacy',
+      canary: 'next',
+      phases: parsePhases('ROLLOUT_PHASES', process.env.ROLLOUT_PHASES),
+      intervalMs: optionalInteger('ROLLOUT_INTERVAL_MS'),
+      minSamples: optionalInteger('ROLLOUT_MIN_SAMPLES'),
+      stickyKey: ['x-user-id'],
+      autoStart: process.env.ROLLOUT_AUTOSTART !== 'false',
+      store: await rolloutStoreFrom(process.env),
+    },
+  }),
+);
 
 /** A number from the environment; anything else is passed on for the module to reject by name. */
 function integer(name: string, fallback: number): number {

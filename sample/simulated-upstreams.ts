@@ -4,7 +4,8 @@ import { SimulatedProvider } from 'nestjs-inference/testing';
  * Starts a simulated provider for each side the environment does not configure, and points the
  * environment at it, so the gateway runs with no API key. Latencies echo the migration story:
  * the legacy provider is slower than the new one. `SIMULATED_FIRST_BYTE_MS` (`1000-3000`, or one
- * number) sets the time to first byte of both.
+ * number) sets the time to first byte of both. `SIMULATED_CANARY_ERROR_RATE` (0..1) makes that
+ * share of the new provider's answers a 500, to watch the rollout roll back.
  */
 export async function startSimulatedUpstreams(
   env: NodeJS.ProcessEnv,
@@ -23,6 +24,13 @@ export async function startSimulatedUpstreams(
       chunks: 12,
       latency: { firstByteMs: firstByteMs ?? side.firstByteMs, perChunkMs: side.perChunkMs },
     });
+    const errorRate = Number(env.SIMULATED_CANARY_ERROR_RATE ?? 0);
+    if (side.prefix === 'CANARY' && errorRate > 0) {
+      provider.setFaultRate(
+        { type: 'status', status: 500, message: 'simulated canary fault' },
+        errorRate,
+      );
+    }
     env[`${side.prefix}_BASE_URL`] = provider.baseUrl;
     env[`${side.prefix}_API_KEY`] = apiKey;
     started.push(provider);

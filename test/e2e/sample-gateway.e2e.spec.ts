@@ -22,6 +22,7 @@ describe.each(Object.keys(adapters) as AdapterName[])(
         INFERENCE_API_KEY: 'sk-legacy',
         CANARY_BASE_URL: next.baseUrl,
         CANARY_API_KEY: 'sk-next',
+        ROLLOUT_AUTOSTART: 'false', // these tests expect unpinned calls on legacy
       });
       let url: string;
       ({ app, url } = await startHttpApp(adapter, { imports: [AppModule] }));
@@ -35,6 +36,7 @@ describe.each(Object.keys(adapters) as AdapterName[])(
         'INFERENCE_API_KEY',
         'CANARY_BASE_URL',
         'CANARY_API_KEY',
+        'ROLLOUT_AUTOSTART',
       ]) {
         delete process.env[name];
       }
