@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { InferenceOptionsError } from '../../../lib/index.js';
+import { resolveInferenceOptions } from '../../../lib/options/resolve-options.js';
+
+const providers = {
+  legacy: { baseUrl: 'https://legacy.example/v1', apiKey: 'sk-legacy-secret' },
+  next: { baseUrl: 'https://next.example/v1', apiKey: 'sk-next-secret' },
+};
+const withCanary = (canary: Record<string, unknown>) => ({
+  providers,
+  defaultProvider: 'legacy',
+  canary: { stable: 'legacy', canary: 'next', ...canary },
+});
+
+const badCanaries: [string, Record<string, unknown>, RegExp][] = [
+  [
+    'unknown canary provider',
+    { canary: 'nxt' },
+    /canary\.canary is the string 'nxt', which is not a configured provider\. Use one of: legacy, next/,
+  ],
+  ['missing stable', { stable: undefined }, /canary\.stable is missing/],
+  ['same provider twice', { canary: 'legacy' }, /canary\.canary names the stable provider/],
+  ['empty phases', { phases: [] }, /canary\.phases is empty/],
+  [
+    'weight above 100',
+    { phases: [{ weight: 120, durationMs: 1_000 }] },
+    /canary\.phases\[0\]\.weight must be a percentage above 0 and at most 100/,
+  ],
+  [
+    'weight finer than 0.01',
+    { phases: [{ weight: 0.005, durationMs: 1_000 }] },
+    /canary\.phases\[0\]\.weight .* in 0\.01 steps, got 0\.005/,
+  ],
+  [
+    'weights going down',
+    {
+      phases: [
+        { weight: 5, durationMs: 1_000 },
+        { weight: 1, durationMs: 1_000 },
+      ],
+    },
+    /canary\.phases\[1\]\.weight must be larger than the weight of the phase before it/,
+  ],
+  [
+    'phase without duration',
+    { phases: [{ weight: 5 }] },
+    /canary\.phases\[0\]\.durationMs is missing\. Every phase below 100% needs a duration/,
+  ],
+  [
+    'error rate as a percentage',
+    { thresholds: { maxErrorRate: 2 } },
+    /canary\.thresholds\.maxErrorRate must be a number between 0 and 1 \(0\.02 is 2%\), got 2/,
+  ],
+  [
+    'confidence too low',
+    { thresholds: { confidence: 0.3 } },
+    /canary\.thresholds\.confidence must be a number between 0\.5 and 0\.9999/,
+  ],
+  ['zero minSamples', { minSamples: 0 }, /canary\.minSamples must be a positive integer/],
+  ['unknown canary option', { minSample: 10 }, /canary\.minSample is not a known option/],
+  [
+    'sticky key not headers',
+    { stickyKey: 'x-user-id' },
+    /canary\.stickyKey must be a list of header names/,
+  ],
+  ['store without the methods', { store: {} }, /canary\.store must be a rollout store/],
+  [
+    'webhook with a bad URL',
+    { webhook: { url: 'not a url' } },
+    /canary\.webhook\.url is not a valid URL/,
+  ],
+];
+
+describe('canary options', () => {
+  it.each(badCanaries)('rejects %s, naming the field', (_what, canary, message) => {
+    expect(() => resolveInferenceOptions(withCanary(canary))).toThrow(InferenceOptionsError);
+    expect(() => resolveInferenceOptions(withCanary(canary))).toThrow(message);
+  });
+
+  it('fills in the contract defaults, ending with 100%', () => {
+    const canary = resolveInferenceOptions(withCanary({})).canary!;
+    expect(canary.phases).toEqual([
+      { weightBps: 100, durationMs: 900_000 },
+      { weightBps: 500, durationMs: 1_800_000 },
+      { weightBps: 2_500, durationMs: 3_600_000 },
+      { weightBps: 5_000, durationMs: 7_200_000 },
+      { weightBps: 10_000 },
+    ]);
+    expect(canary).toMatchObject({
+      intervalMs: 60_000,
+      minSamples: 100,
+      consecutiveFailures: 2,
+      thresholds: { maxErrorRate: 0.02, minSuccessRate: 0.98, maxP99Ms: 500, confidence: 0.95 },
+      fastFail: { windowMs: 10_000, minCalls: 20, failureRate: 0.5 },
+      warmup: { probes: 3, maxFailures: 3 },
+      overrideHeader: 'x-inference-canary',
+      syncIntervalMs: 5_000,
+      staleAfterMs: 15_000,
+      autoStart: false,
+    });
+    expect(canary.stickyKey({ 'x-user-id': 'u-42' })).toBe('u-42');
+    expect(canary.stickyKey({})).toBeUndefined();
+  });
+
+  it('takes 0.01% steps and adds the final 100% when the list stops short', () => {
+    const canary = resolveInferenceOptions(
+      withCanary({ phases: [{ weight: 0.25, durationMs: 60_000 }] }),
+    ).canary!;
+    expect(canary.phases).toEqual([{ weightBps: 25, durationMs: 60_000 }, { weightBps: 10_000 }]);
+  });
+
+  it('never shows a webhook header in an error', () => {
+    const error = (() => {
+      try {
+        resolveInferenceOptions(
+          withCanary({
+            webhook: { url: 'ftp://x', headers: { authorization: 'Bearer hook-secret' } },
+          }),
+        );
+      } catch (caught) {
+        return caught as Error;
+      }
+    })();
+    expect(error?.message).toMatch(/canary\.webhook\.url uses 'ftp:'/);
+    expect(error?.message).not.toContain('hook-secret');
+  });
+});
