@@ -32,13 +32,13 @@ async function falseRollbackRate(): Promise<number> {
 }
 
 /** Share of rollouts rolled back within 3 intervals of the one that reached minSamples (the first). */
-async function detectionRate(bad: Behaviour): Promise<number> {
+async function detectionRate(bad: Behaviour, calls = CALLS): Promise<number> {
   let detected = 0;
   for (let seed = 1; seed <= ROLLOUTS; seed++) {
     const sim = newSim(seed);
     await sim.start();
     for (let interval = 1; interval <= 1 + 3 && sim.status !== 'rolled_back'; interval++) {
-      await sim.interval({ canary: CALLS, stable: CALLS, canaryAs: bad, stableAs: LEGACY });
+      await sim.interval({ canary: calls, stable: calls, canaryAs: bad, stableAs: LEGACY });
     }
     if (sim.status === 'rolled_back') detected++;
   }
@@ -74,4 +74,19 @@ describe(`Monte Carlo: ${ROLLOUTS} rollouts per scenario, ${CALLS} canary calls 
     },
     120_000,
   );
+
+  it('detects sooner with more canary calls per interval (4% errors)', async () => {
+    const volumes = [100, 200, 400, 800];
+    const rates: number[] = [];
+    for (const calls of volumes)
+      rates.push(await detectionRate({ ...HALF, errorRate: 0.04 }, calls));
+    console.log(
+      `Detection within 3 intervals at 4% errors, by canary calls per interval: ${volumes
+        .map((calls, i) => `${calls}: ${(rates[i]! * 100).toFixed(1)}%`)
+        .join(', ')}`,
+    );
+    for (let i = 1; i < rates.length; i++)
+      expect(rates[i]).toBeGreaterThanOrEqual(rates[i - 1]! - 0.005);
+    expect(rates.at(-1)).toBeGreaterThanOrEqual(0.99);
+  }, 120_000);
 });
