@@ -5,6 +5,8 @@ import {
   Controller,
   Get,
   HttpCode,
+  NotFoundException,
+  Param,
   Post,
   UseGuards,
 } from '@nestjs/common';
@@ -31,56 +33,34 @@ export class RolloutController {
     return this.rollout.report();
   }
 
-  @Post('start')
+  @Post(':action')
   @HttpCode(200)
   @UseGuards(RolloutAdminGuard)
-  start(@Body() body: ActionBody = {}): Promise<RolloutReport> {
-    return act(() => this.rollout.start({ salt: text(body, 'salt') }));
-  }
-
-  @Post('pause')
-  @HttpCode(200)
-  @UseGuards(RolloutAdminGuard)
-  pause(@Body() body: ActionBody = {}): Promise<RolloutReport> {
-    return act(() => this.rollout.pause(text(body, 'reason')));
-  }
-
-  @Post('resume')
-  @HttpCode(200)
-  @UseGuards(RolloutAdminGuard)
-  resume(@Body() body: ActionBody = {}): Promise<RolloutReport> {
-    return act(() => this.rollout.resume(text(body, 'reason')));
-  }
-
-  @Post('advance')
-  @HttpCode(200)
-  @UseGuards(RolloutAdminGuard)
-  advance(@Body() body: ActionBody = {}): Promise<RolloutReport> {
-    return act(() => this.rollout.advance(text(body, 'reason')));
-  }
-
-  @Post('rollback')
-  @HttpCode(200)
-  @UseGuards(RolloutAdminGuard)
-  rollback(@Body() body: ActionBody = {}): Promise<RolloutReport> {
-    return act(() => this.rollout.rollback(text(body, 'reason')));
-  }
-
-  @Post('promote')
-  @HttpCode(200)
-  @UseGuards(RolloutAdminGuard)
-  promote(@Body() body: ActionBody = {}): Promise<RolloutReport> {
-    return act(() => this.rollout.promote(text(body, 'reason')));
-  }
-}
-
-/** An action that does not apply to the rollout as it stands is a 409 with the reason. */
-async function act(run: () => Promise<RolloutReport>): Promise<RolloutReport> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof RolloutActionError) throw new ConflictException(error.message);
-    throw error;
+  async act(
+    @Param('action') action: string,
+    @Body() body: ActionBody = {},
+  ): Promise<RolloutReport> {
+    const rollout = this.rollout;
+    const actions: Record<string, () => Promise<RolloutReport>> = {
+      start: () => rollout.start({ salt: text(body, 'salt') }),
+      pause: () => rollout.pause(text(body, 'reason')),
+      resume: () => rollout.resume(text(body, 'reason')),
+      advance: () => rollout.advance(text(body, 'reason')),
+      rollback: () => rollout.rollback(text(body, 'reason')),
+      promote: () => rollout.promote(text(body, 'reason')),
+    };
+    const run = Object.hasOwn(actions, action) ? actions[action] : undefined;
+    if (!run)
+      throw new NotFoundException(
+        `Unknown rollout action '${action}'. Use one of: ${Object.keys(actions).join(', ')}.`,
+      );
+    try {
+      return await run();
+    } catch (error) {
+      // An action that does not apply to the rollout as it stands is a 409 with the reason.
+      if (error instanceof RolloutActionError) throw new ConflictException(error.message);
+      throw error;
+    }
   }
 }
 
