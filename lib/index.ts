@@ -1,6 +1,8 @@
 export { InferenceModule } from './inference.module.js';
 export type { InferenceModuleExtras } from './inference.module-definition.js';
 export { InferenceService } from './inference.service.js';
+export { InferenceModel, ModelCatalog } from './model/index.js';
+export type { ModelSelection } from './model/index.js';
 export type { ChatCallOptions, StreamCallOptions } from './inference.service.js';
 export { INFERENCE_OPTIONS } from './inference.constants.js';
 export { InferenceStream, RETRYABLE_STATUSES } from './client/index.js';
@@ -51,6 +53,7 @@ export type {
   CanaryThresholds,
   CanaryWebhookOptions,
   InferenceModuleOptions,
+  ModelPrice,
   PoolOptions,
   ProviderOptions,
   ResolvedInferenceOptions,
@@ -104,3 +107,4 @@ export type {
   Verdict,
   VerdictKind,
 } from './canary/index.js';
+export type { CallCost } from './telemetry/call-cost.js';

@@ -1,5 +1,7 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { InferenceModelValidator } from './model/inference-model.validator.js';
+import { ModelCatalog } from './model/model-catalog.js';
 import { CanaryRollout } from './canary/canary.rollout.js';
 import { CanaryRouter } from './canary/canary.router.js';
 import { InferenceRouter } from './canary/inference.router.js';
@@ -17,6 +19,7 @@ import { InferenceService } from './inference.service.js';
 import { InflightRegistry } from './lifecycle/inflight.registry.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown.coordinator.js';
 import { resolveInferenceOptions } from './options/resolve-options.js';
+import type { ResolvedInferenceOptions } from './options/resolved-options.interface.js';
 
 /**
  * `InferenceModule.forRoot(options)` or `forRootAsync({ imports, inject, useFactory })`.
@@ -50,6 +53,12 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
     ProviderRegistry,
     InflightRegistry,
     ShutdownCoordinator,
+    {
+      provide: ModelCatalog,
+      useFactory: (options: ResolvedInferenceOptions) => new ModelCatalog(options),
+      inject: [INFERENCE_OPTIONS],
+    },
+    InferenceModelValidator,
     CanaryRollout,
     CanaryRouter,
     { provide: InferenceRouter, useExisting: extras.router ?? CanaryRouter },
@@ -63,6 +72,7 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
   return {
     ...definition,
     global: extras.isGlobal ?? false,
+    imports: [...(definition.imports ?? []), DiscoveryModule],
     providers,
     exports: [
       ...(definition.exports ?? []),
@@ -73,6 +83,7 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
       ProviderRegistry,
       CanaryRollout,
       InferenceRouter,
+      ModelCatalog,
       INFERENCE_OPTIONS,
     ],
   };

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { outcomeOf } from './canary/call-outcome.js';
 import { InferenceRouter, type RouteDecision } from './canary/inference.router.js';
+import { ModelCatalog } from './model/model-catalog.js';
+import type { ModelSelection } from './model/model-selection.js';
 import type {
   ChatCompletionChunk,
   ChatCompletionRequest,
@@ -52,6 +54,7 @@ export class InferenceService {
     private readonly providers: ProviderRegistry,
     private readonly inflight: InflightRegistry,
     private readonly router: InferenceRouter,
+    private readonly catalog: ModelCatalog,
   ) {}
 
   /** One completion. Resolves with the provider's answer; `result.inference` holds the metadata. */
@@ -60,9 +63,10 @@ export class InferenceService {
     options: ChatCallOptions = {},
   ): Promise<ChatCompletionResult> {
     const requestId = this.#requestId(options);
+    options = withRouteDefaults(options);
     const decision = this.#route(requestId, options);
     const client = this.providers.get(decision.provider, requestId);
-    const resolved = resolveRequest(request, client, requestId, options);
+    const resolved = this.#resolve(request, client, requestId, options);
     const startedAt = performance.now();
     try {
       const result = await this.#chatOn(client, resolved, requestId, options);
@@ -78,7 +82,7 @@ export class InferenceService {
         phaseKey: decision.phaseKey,
       };
       const stable = this.providers.get(fallback.provider, requestId);
-      const stableRequest = resolveRequest(request, stable, requestId, options);
+      const stableRequest = this.#resolve(request, stable, requestId, options);
       const result = await this.#chatOn(stable, stableRequest, requestId, options).catch(
         (fallbackError: unknown) => {
           this.router.record(fallback, fallbackError, performance.now() - startedAt);
@@ -99,9 +103,10 @@ export class InferenceService {
    */
   stream(request: ChatCompletionRequest, options: StreamCallOptions = {}): InferenceStream {
     const requestId = this.#requestId(options);
+    options = withRouteDefaults(options);
     const decision = this.#route(requestId, options);
     const client = this.providers.get(decision.provider, requestId);
-    const resolved = resolveRequest(request, client, requestId, options);
+    const resolved = this.#resolve(request, client, requestId, options);
     return new InferenceStream((signal) =>
       this.#routedStream(client, resolved, request, decision, requestId, options, signal),
     );
@@ -143,7 +148,7 @@ export class InferenceService {
     const stable = this.providers.get(fallback.provider, requestId);
     yield* this.#streamOn(
       stable,
-      resolveRequest(request, stable, requestId, options),
+      this.#resolve(request, stable, requestId, options),
       requestId,
       options,
       signal,
@@ -200,9 +205,38 @@ export class InferenceService {
     });
   }
 
+  /** The request as sent to `client`: validated, with the route's model and defaults filled in. */
+  #resolve(
+    request: ChatCompletionRequest,
+    client: ProviderClient,
+    requestId: string,
+    options: ChatCallOptions,
+  ): ResolvedChatRequest {
+    return resolveRequest(
+      request,
+      client,
+      requestId,
+      options,
+      this.catalog,
+      currentRequestContext()?.model,
+    );
+  }
+
   #requestId(options: ChatCallOptions): string {
     return options.requestId ?? currentRequestContext()?.requestId ?? requestIdFrom(undefined);
   }
+}
+
+/** The route's pinned provider and timeouts, unless the call gives its own. */
+function withRouteDefaults<T extends ChatCallOptions>(options: T): T {
+  const selection = currentRequestContext()?.model;
+  if (!selection || (selection.provider === undefined && selection.timeouts === undefined))
+    return options;
+  return {
+    ...options,
+    provider: options.provider ?? selection.provider,
+    timeouts: options.timeouts ?? selection.timeouts,
+  };
 }
 
 /** A failed canary call goes to the stable provider, unless the caller or the app stopped it. */
@@ -227,6 +261,8 @@ function resolveRequest(
   client: ProviderClient,
   requestId: string,
   options: ChatCallOptions,
+  catalog: ModelCatalog,
+  selection: ModelSelection | undefined,
 ): ResolvedChatRequest {
   const invalid = (reason: string) =>
     new InferenceRequestError(reason, {
@@ -241,10 +277,16 @@ function resolveRequest(
   if (!Array.isArray(request.messages) || request.messages.length === 0) {
     throw invalid('The request needs a non-empty messages array.');
   }
-  const model = request.model ?? client.options.defaultModel;
-  if (typeof model !== 'string' || model.trim() === '') {
+  const named = request.model ?? selection?.model ?? client.options.defaultModel;
+  if (typeof named !== 'string' || named.trim() === '') {
     throw invalid(
       `No model was named, and provider "${client.name}" has no defaultModel. Name one in the request or set providers.${client.name}.defaultModel.`,
+    );
+  }
+  const model = catalog.concrete(named, client.name);
+  if (model === undefined) {
+    throw invalid(
+      `Model "${named}" has no name for provider "${client.name}". Add models.${named}.${client.name} to the module options.`,
     );
   }
   for (const [field, value] of options.timeouts ? Object.entries(options.timeouts) : []) {
@@ -263,6 +305,24 @@ function resolveRequest(
   ) {
     throw invalid('Call option maxRetries must be an integer ≥ 0.');
   }
+  const temperature = request.temperature ?? selection?.temperature;
+  const maxTokens = request.max_tokens ?? request.max_completion_tokens ?? selection?.maxTokens;
+  const addsDefaults =
+    (temperature !== undefined && request.temperature === undefined) ||
+    (maxTokens !== undefined &&
+      request.max_tokens === undefined &&
+      request.max_completion_tokens === undefined);
   // A request that names its model is sent as it is: a copy costs about a microsecond to serialise.
-  return request.model === model ? (request as ResolvedChatRequest) : { ...request, model };
+  if (request.model === model && !addsDefaults) return request as ResolvedChatRequest;
+  const resolved: ResolvedChatRequest = { ...request, model };
+  if (request.temperature === undefined && temperature !== undefined)
+    resolved.temperature = temperature;
+  if (
+    request.max_tokens === undefined &&
+    request.max_completion_tokens === undefined &&
+    maxTokens !== undefined
+  ) {
+    resolved.max_tokens = maxTokens;
+  }
+  return resolved;
 }

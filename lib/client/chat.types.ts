@@ -1,3 +1,5 @@
+import type { CallCost } from '../telemetry/call-cost.js';
+
 /**
  * The OpenAI chat-completions wire format, as far as the module reads it. Fields it does not
  * know are passed through untouched, so provider-specific parameters keep working.
@@ -82,6 +84,8 @@ export interface InferenceMetadata {
   side?: 'stable' | 'canary';
   /** Set when the canary failed before answering and this answer came from the stable provider. */
   fallbackFrom?: string;
+  /** What the call cost, from the provider's reported usage and `providers.<name>.prices`. */
+  cost?: CallCost;
 }
 
 /** A completion with the call's metadata under `inference` (not enumerable, so JSON stays OpenAI's). */

@@ -13,6 +13,7 @@ import type {
   ChatCompletionChunk,
   ChatCompletionRequest,
   ChatCompletionResult,
+  CompletionUsage,
   InferenceMetadata,
   StreamSummary,
 } from './chat.types.js';
@@ -24,6 +25,7 @@ import { ProviderHealth } from './provider-health.js';
 import { RetryPolicy } from './retry.policy.js';
 import { SseChunkReader } from './sse-chunk.reader.js';
 import { UpstreamFault } from './upstream-fault.js';
+import { costOf, estimatedUsage, type CallCost } from '../telemetry/call-cost.js';
 
 /** The most of an error body read to quote the provider's reason; the rest is discarded. */
 const ERROR_BODY_LIMIT = 16 * 1024;
@@ -146,6 +148,7 @@ export class ProviderClient {
           timeToHeadersMs,
           durationMs: scope.elapsedMs(),
           usage: completion.usage,
+          cost: completion.usage && this.#cost(request.model, completion.usage, false),
         };
         Object.defineProperty(completion, 'inference', { value: inference, enumerable: false });
         return completion as ChatCompletionResult;
@@ -253,6 +256,7 @@ export class ProviderClient {
         open?.response.body.destroy();
       }
       scope.dispose();
+      summary.cost = this.#streamCost(request, summary, open !== undefined);
       summary.durationMs = scope.elapsedMs();
       tracking?.end();
       call.onEnd?.(summary);
@@ -307,6 +311,28 @@ export class ProviderClient {
   /** Closes every socket now, failing whatever is still running. */
   async destroy(): Promise<void> {
     await this.#pool.destroy();
+  }
+
+  /** The cost of a call, when this provider has a price for the model it was sent. */
+  #cost(model: string, usage: CompletionUsage, estimated: boolean): CallCost | undefined {
+    const price = this.options.prices.get(model);
+    return price && { usd: costOf(usage, price), estimated };
+  }
+
+  /**
+   * A stream's cost, computed once as it ends: from the usage the provider reported, or, when a
+   * stream was cut before its usage chunk (cancelled, failed mid-way), estimated from the prompt
+   * and the chunks received. A stream that never opened was not billed.
+   */
+  #streamCost(
+    request: ResolvedChatRequest,
+    summary: StreamSummary,
+    opened: boolean,
+  ): CallCost | undefined {
+    if (summary.usage) return this.#cost(request.model, summary.usage, false);
+    if (!opened && summary.outcome === 'failed') return undefined;
+    const usage = estimatedUsage(JSON.stringify(request.messages).length, summary.chunks);
+    return this.#cost(request.model, usage, true);
   }
 
   #scope(call: ProviderCallOptions): CallScope {

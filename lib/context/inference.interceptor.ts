@@ -5,7 +5,9 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Reflector } from '@nestjs/core';
 import { Observable } from 'rxjs';
+import { InferenceModel } from '../model/inference-model.decorator.js';
 import { InflightRegistry } from '../lifecycle/inflight.registry.js';
 import { runWithRequestContext, type InferenceRequestContext } from './request-context.js';
 import { requestIdFrom } from './request-id.js';
@@ -16,8 +18,8 @@ type AdapterResponse = ServerResponse | { raw: ServerResponse };
 
 /**
  * Opens the request context of each HTTP request a route handles, and ties it to the request's
- * entry in the in-flight registry: calls made while handling it reuse its `x-request-id`, are
- * listed under it, and are allowed while the app drains. The request stays in flight until its
+ * entry in the in-flight registry: calls made while handling it reuse its `x-request-id` and the
+ * route's `@InferenceModel(...)`, are listed under it, and are allowed while the app drains. The request stays in flight until its
  * response is written (for a stream, until the stream ends or the client disconnects).
  *
  * Registered for every route by `InferenceModule` (option `globalInterceptor`, on by default);
@@ -26,7 +28,10 @@ type AdapterResponse = ServerResponse | { raw: ServerResponse };
  */
 @Injectable()
 export class InferenceInterceptor implements NestInterceptor {
-  constructor(private readonly registry: InflightRegistry) {}
+  constructor(
+    private readonly registry: InflightRegistry,
+    private readonly reflector: Reflector,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
@@ -34,6 +39,10 @@ export class InferenceInterceptor implements NestInterceptor {
     const request = http.getRequest<AdapterMessage>();
     const message = rawOf(request);
     const requestContext = this.createContext(message.headers);
+    requestContext.model ??= this.reflector.getAllAndOverride(InferenceModel, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     const inflight =
       this.registry.requestOf(message) ??
       this.registry.trackRequest(message, rawOf(http.getResponse<AdapterResponse>()));

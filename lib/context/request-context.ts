@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { InflightRequest } from '../lifecycle/inflight-request.js';
+import type { ModelSelection } from '../model/model-selection.js';
 
 /** What the module knows about the HTTP request being handled, for the calls made under it. */
 export interface InferenceRequestContext {
@@ -8,6 +9,8 @@ export interface InferenceRequestContext {
   requestId: string;
   /** The incoming request's headers (not copied): the router reads the sticky key from them. */
   headers?: IncomingHttpHeaders;
+  /** The route's `@InferenceModel(...)`, used by calls that name no model. */
+  model?: ModelSelection;
   /** The request's entry in the in-flight registry: calls made under it belong to it. */
   inflight?: InflightRequest;
 }

@@ -6,6 +6,7 @@ export type {
   CanaryThresholds,
   CanaryWebhookOptions,
   InferenceModuleOptions,
+  ModelPrice,
   PoolOptions,
   ProviderOptions,
   RetryOptions,

@@ -47,11 +47,27 @@ export interface ProviderOptions {
   timeouts?: Partial<TimeoutOptions>;
   retry?: Partial<RetryOptions>;
   pool?: Partial<PoolOptions>;
+  /** Dollars per million tokens, by this provider's own model name; calls get their cost from it. */
+  prices?: Record<string, ModelPrice>;
+}
+
+/** A model's price in US dollars per million tokens. */
+export interface ModelPrice {
+  input: number;
+  /** Prompt tokens served from the provider's cache. Default: the input price. */
+  cachedInput?: number;
+  output: number;
 }
 
 export interface InferenceModuleOptions {
   /** Named upstream providers, for example `{ legacy: {...}, next: {...} }`. */
   providers: Record<string, ProviderOptions>;
+  /**
+   * Logical models mapped to each provider's own name, for example
+   * `{ chat: { legacy: 'gpt-4.1', next: 'deepseek-v3.2' } }`: a route or call naming `chat`
+   * gets the right model on whichever side the canary sends it to.
+   */
+  models?: Record<string, Record<string, string>>;
   /** The provider used when a call names none. Optional when there is exactly one provider. */
   defaultProvider?: string;
   /** How the app shuts down: readiness delay, drain bound, second signal (see `ShutdownOptions`). */

@@ -66,6 +66,11 @@ export const OptionMessages = {
     `${path} must be a list of header names, such as ['x-user-id'], or a function of the headers.`,
   notAStore: (path: string) =>
     `${path} must be a rollout store (read, write, acquireLease, publishMetrics, readMetrics), such as new RedisRolloutStore(redis).`,
+  badPrice: (path: string, value: unknown) =>
+    `${path} must be a number of US dollars per million tokens, 0 or more, got ${describe(value)}.`,
+  badModelName: (path: string) => `${path} must be a non-empty model name.`,
+  unmappedForRollout: (path: string, provider: string) =>
+    `${path} has no model name for provider '${provider}', which the canary rollout sends calls to. Add ${path}.${provider}.`,
 } as const;
 
 function describe(value: unknown): string {

@@ -33,8 +33,17 @@ import {
   type Problems,
 } from './option-checks.js';
 import { resolveCanary } from './resolve-canary.js';
+import { checkModelsCoverRollout, resolveModels, resolvePrices } from './resolve-models.js';
 
-const TOP_KEYS = ['providers', 'defaultProvider', 'shutdown', 'canary', 'clock', 'random'] as const;
+const TOP_KEYS = [
+  'providers',
+  'models',
+  'defaultProvider',
+  'shutdown',
+  'canary',
+  'clock',
+  'random',
+] as const;
 const PROVIDER_KEYS = [
   'baseUrl',
   'apiKey',
@@ -43,6 +52,7 @@ const PROVIDER_KEYS = [
   'timeouts',
   'retry',
   'pool',
+  'prices',
 ] as const;
 const TIMEOUT_KEYS = Object.keys(DEFAULT_TIMEOUTS);
 const RETRY_KEYS = Object.keys(DEFAULT_RETRY);
@@ -85,6 +95,8 @@ export function resolveInferenceOptions(input: unknown): ResolvedInferenceOption
   const defaultProvider = resolveDefaultProvider(input.defaultProvider, names, problems);
   const shutdown = resolveShutdown(input.shutdown, problems);
   const canary = resolveCanary(input.canary, names, problems);
+  const models = resolveModels(input.models, names, problems);
+  if (canary) checkModelsCoverRollout(models, [canary.stable, canary.canary], problems);
   const clock = resolveClock(input.clock, problems);
   if (input.random !== undefined && typeof input.random !== 'function') {
     problems.push(M.notAFunction('random'));
@@ -93,6 +105,7 @@ export function resolveInferenceOptions(input: unknown): ResolvedInferenceOption
   if (problems.length > 0) throw new InferenceOptionsError(problems);
   return {
     providers,
+    models,
     defaultProvider: defaultProvider!,
     shutdown: shutdown!,
     canary,
@@ -177,6 +190,8 @@ function resolveProvider(
         : positiveDuration(value, fieldPath),
   );
 
+  const prices = resolvePrices(raw.prices, `${path}.prices`, problems);
+
   if (problems.length > before || !url || !apiKey || !headers || !timeouts || !retry || !pool) {
     return undefined;
   }
@@ -190,6 +205,7 @@ function resolveProvider(
     timeouts,
     retry,
     pool,
+    prices,
   };
 }
 

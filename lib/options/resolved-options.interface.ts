@@ -4,6 +4,7 @@ import type { RolloutStore } from '../canary/rollout.store.js';
 import type {
   CanaryFastFailOptions,
   CanaryThresholds,
+  ModelPrice,
   PoolOptions,
   RetryOptions,
   ShutdownOptions,
@@ -24,10 +25,14 @@ export interface ResolvedProviderOptions {
   timeouts: Readonly<TimeoutOptions>;
   retry: Readonly<RetryOptions>;
   pool: Readonly<PoolOptions>;
+  /** By the provider's model name; `cachedInput` filled in. */
+  prices: ReadonlyMap<string, Readonly<Required<ModelPrice>>>;
 }
 
 export interface ResolvedInferenceOptions {
   providers: ReadonlyMap<string, ResolvedProviderOptions>;
+  /** Logical model → provider → the provider's model name. */
+  models: ReadonlyMap<string, ReadonlyMap<string, string>>;
   defaultProvider: string;
   shutdown: Readonly<ShutdownOptions>;
   canary?: ResolvedCanaryOptions;

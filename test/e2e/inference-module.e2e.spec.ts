@@ -13,6 +13,7 @@ import {
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { ProviderRegistry } from '../../lib/client/provider.registry.js';
 import { InferenceRouter } from '../../lib/canary/inference.router.js';
+import { ModelCatalog } from '../../lib/model/model-catalog.js';
 
 let sim: SimulatedProvider;
 beforeAll(async () => {
@@ -108,6 +109,7 @@ describe('decorator metadata', () => {
       ProviderRegistry,
       InflightRegistry,
       InferenceRouter,
+      ModelCatalog,
     ]);
   });
 });
