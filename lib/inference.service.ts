@@ -15,7 +15,7 @@ import { ProviderRegistry } from './client/provider.registry.js';
 import { InflightRegistry } from './lifecycle/inflight.registry.js';
 import { currentRequestContext } from './context/request-context.js';
 import { requestIdFrom } from './context/request-id.js';
-import { InferenceRequestError } from './errors/index.js';
+import { InferenceAbortedError, InferenceRequestError } from './errors/index.js';
 import { CALL_TIMEOUT_FIELDS, type CallTimeoutOptions } from './options/index.js';
 
 export interface ChatCallOptions {
@@ -70,7 +70,12 @@ export class InferenceService {
     const startedAt = performance.now();
     try {
       const result = await this.#chatOn(client, resolved, requestId, options);
-      this.router.record(decision, undefined, result.inference.durationMs);
+      this.router.record(
+        decision,
+        undefined,
+        result.inference.durationMs,
+        result.inference.cost?.usd,
+      );
       if (decision.side) result.inference.side = decision.side;
       return result;
     } catch (error) {
@@ -89,7 +94,12 @@ export class InferenceService {
           throw fallbackError;
         },
       );
-      this.router.record(fallback, undefined, result.inference.durationMs);
+      this.router.record(
+        fallback,
+        undefined,
+        result.inference.durationMs,
+        result.inference.cost?.usd,
+      );
       Object.assign(result.inference, { side: 'stable', fallbackFrom: client.name });
       return result;
     }
@@ -190,10 +200,10 @@ export class InferenceService {
     });
   }
 
-  /** A stream's outcome for the router; one the caller ended says nothing of the provider. */
+  /** A stream's outcome for the router (one the caller ended is not judged, but its cost counts). */
   #recordStream(decision: RouteDecision, summary: StreamSummary): void {
-    if (summary.outcome === 'aborted') return;
-    this.router.record(decision, summary.error, latencyOf(summary));
+    const error = summary.outcome === 'aborted' ? (summary.error ?? CANCELLED) : summary.error;
+    this.router.record(decision, error, latencyOf(summary), summary.cost?.usd);
   }
 
   #route(requestId: string, options: ChatCallOptions): RouteDecision {
@@ -226,6 +236,14 @@ export class InferenceService {
     return options.requestId ?? currentRequestContext()?.requestId ?? requestIdFrom(undefined);
   }
 }
+
+/** A stream the caller stopped by returning early: not judged, like any cancelled call. */
+const CANCELLED = new InferenceAbortedError('The caller stopped reading the stream.', {
+  provider: 'caller',
+  requestId: 'caller',
+  phase: 'aborted',
+  retryable: false,
+});
 
 /** The route's pinned provider and timeouts, unless the call gives its own. */
 function withRouteDefaults<T extends ChatCallOptions>(options: T): T {

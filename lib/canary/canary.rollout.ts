@@ -149,12 +149,16 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
     phaseKey: string | undefined,
     error: unknown,
     latencyMs: number,
+    costUsd = 0,
   ): void {
     const metrics = this.#metrics;
     if (phaseKey === undefined || metrics?.key !== phaseKey) return;
     const outcome = outcomeOf(error);
-    if (outcome === undefined) return;
-    metrics[side].record(outcome, latencyMs);
+    if (outcome === undefined) {
+      metrics[side].addCost(costUsd);
+      return;
+    }
+    metrics[side].record(outcome, latencyMs, costUsd);
     if (side === 'canary' && this.#fastFail?.record(outcome !== 0, this.options.clock.now())) {
       this.#onFastFail();
     }

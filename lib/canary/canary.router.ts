@@ -47,7 +47,9 @@ export class CanaryRouter extends InferenceRouter {
       : { provider: canary.stable, side: 'stable', phaseKey };
   }
 
-  record(decision: RouteDecision, error: unknown, latencyMs: number): void {
-    if (decision.side) this.rollout.record(decision.side, decision.phaseKey, error, latencyMs);
+  record(decision: RouteDecision, error: unknown, latencyMs: number, costUsd?: number): void {
+    if (decision.side) {
+      this.rollout.record(decision.side, decision.phaseKey, error, latencyMs, costUsd);
+    }
   }
 }

@@ -26,6 +26,14 @@ export interface RouteDecision {
  */
 export abstract class InferenceRouter {
   abstract route(request: RouteRequest): RouteDecision;
-  /** The call's outcome: `error` undefined on success; `latencyMs` to the answer or first chunk. */
-  abstract record(decision: RouteDecision, error: unknown, latencyMs: number): void;
+  /**
+   * The call's outcome: `error` undefined on success; `latencyMs` to the answer or first chunk;
+   * `costUsd` what it cost, when priced. Called once per call, cancelled ones included.
+   */
+  abstract record(
+    decision: RouteDecision,
+    error: unknown,
+    latencyMs: number,
+    costUsd?: number,
+  ): void;
 }

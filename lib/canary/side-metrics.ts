@@ -7,6 +7,7 @@ export interface SideSnapshot {
   counts: number[];
   /** The latency sketch of successful calls, as `[bucket, count]` pairs. */
   latency: [number, number][];
+  costUsd: number;
 }
 
 /** What the judge and the status API read of one side. */
@@ -25,6 +26,10 @@ export interface SideFigures {
   p99Ms: number;
   /** Failed calls by error code; codes with no failure are left out. */
   failures: Partial<Record<OutcomeCode, number>>;
+  /** What the side's calls cost in the phase, cancelled ones included (US dollars). */
+  costUsd: number;
+  /** `costUsd` per 1,000 judged calls: the figure to compare the two providers on. */
+  costPer1000Requests: number;
 }
 
 /**
@@ -36,10 +41,17 @@ export interface SideFigures {
 export class SideMetrics {
   readonly #counts = new Float64Array(OUTCOME_CODES.length);
   readonly #latency = new LogHistogram();
+  #costUsd = 0;
 
-  record(outcome: number, latencyMs: number): void {
+  record(outcome: number, latencyMs: number, costUsd = 0): void {
     this.#counts[outcome]! += 1;
+    this.#costUsd += costUsd;
     if (outcome === SUCCESS) this.#latency.record(latencyMs);
+  }
+
+  /** The cost of a call that is not judged (the caller cancelled it). */
+  addCost(costUsd: number): void {
+    this.#costUsd += costUsd;
   }
 
   get calls(): number {
@@ -71,11 +83,17 @@ export class SideMetrics {
       p95Ms: this.#latency.quantile(0.95),
       p99Ms: this.#latency.quantile(0.99),
       failures,
+      costUsd: this.#costUsd,
+      costPer1000Requests: calls === 0 ? 0 : (this.#costUsd / calls) * 1000,
     };
   }
 
   snapshot(): SideSnapshot {
-    return { counts: Array.from(this.#counts), latency: this.#latency.toSparse() };
+    return {
+      counts: Array.from(this.#counts),
+      latency: this.#latency.toSparse(),
+      costUsd: this.#costUsd,
+    };
   }
 
   /** Adds another replica's figures (from `snapshot()`) to these. */
@@ -86,5 +104,6 @@ export class SideMetrics {
       if (count > 0) this.#counts[outcome]! += count;
     }
     this.#latency.mergeSparse(snapshot.latency);
+    if (snapshot.costUsd > 0) this.#costUsd += snapshot.costUsd;
   }
 }

@@ -6,9 +6,10 @@ const providers = {
   legacy: { baseUrl: 'https://legacy.example/v1', apiKey: 'sk-legacy-secret' },
   next: { baseUrl: 'https://next.example/v1', apiKey: 'sk-next-secret' },
 };
-const withCanary = (canary: Record<string, unknown>) => ({
+const withCanary = ({ __models, ...canary }: Record<string, unknown>) => ({
   providers,
   defaultProvider: 'legacy',
+  models: __models,
   canary: { stable: 'legacy', canary: 'next', ...canary },
 });
 
