@@ -7,6 +7,7 @@ import { InferenceHealthIndicator } from 'nestjs-inference/terminus';
 import { ChatCompletionsController } from './chat-completions.controller.js';
 import { HealthController } from './health.controller.js';
 import { inferenceConfig } from './inference.config.js';
+import { RecommendationsController } from './recommendations.controller.js';
 import { RolloutController } from './rollout.controller.js';
 import { ShutdownReport } from './shutdown-report.js';
 import { UsageLedger } from './usage-ledger.service.js';
@@ -17,7 +18,12 @@ import { UsageLedger } from './usage-ledger.service.js';
     InferenceModule.forRootAsync(inferenceConfig.asProvider()),
     TerminusModule.forRoot({ logger: false }),
   ],
-  controllers: [ChatCompletionsController, HealthController, RolloutController],
+  controllers: [
+    ChatCompletionsController,
+    RecommendationsController,
+    HealthController,
+    RolloutController,
+  ],
   providers: [
     { provide: APP_FILTER, useClass: InferenceExceptionFilter },
     InferenceHealthIndicator,

@@ -22,12 +22,23 @@ export const inferenceConfig = registerAs(
         baseUrl: process.env.INFERENCE_BASE_URL ?? '',
         apiKey: process.env.INFERENCE_API_KEY ?? '',
         defaultModel: process.env.INFERENCE_MODEL ?? 'gpt-4.1',
+        // Example prices, US dollars per million tokens.
+        prices: {
+          'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8 },
+          'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6 },
+        },
       },
       next: {
         baseUrl: process.env.CANARY_BASE_URL ?? '',
         apiKey: process.env.CANARY_API_KEY ?? '',
         defaultModel: process.env.CANARY_MODEL ?? 'deepseek-v3.2',
+        prices: { 'deepseek-v3.2': { input: 0.28, cachedInput: 0.028, output: 0.42 } },
       },
+    },
+    // Logical models: each route names one, and each provider runs its own.
+    models: {
+      chat: { legacy: 'gpt-4.1', next: 'deepseek-v3.2' },
+      recommend: { legacy: 'gpt-4.1-mini', next: 'deepseek-v3.2' },
     },
     defaultProvider: 'legacy',
     shutdown: {

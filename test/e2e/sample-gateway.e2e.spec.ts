@@ -13,6 +13,7 @@ describe.each(Object.keys(adapters) as AdapterName[])(
     let next: SimulatedProvider;
     let app: INestApplication;
     let client: OpenAI;
+    let baseUrl: string;
 
     beforeAll(async () => {
       legacy = await SimulatedProvider.start({ apiKey: 'sk-legacy', chunks: 5 });
@@ -26,6 +27,7 @@ describe.each(Object.keys(adapters) as AdapterName[])(
       });
       let url: string;
       ({ app, url } = await startHttpApp(adapter, { imports: [AppModule] }));
+      baseUrl = url;
       client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused-by-the-gateway', maxRetries: 0 });
     });
     afterAll(async () => {
@@ -111,6 +113,39 @@ describe.each(Object.keys(adapters) as AdapterName[])(
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BadRequestError);
       expect(String((error as Error).message)).toMatch(/messages array/);
+    });
+
+    it.each([
+      ['/recommendations', 'gpt-4.1-mini', { max_tokens: 300 }, (1.6 * 5) / 1e6],
+      ['/chat', 'gpt-4.1', { temperature: 0.7 }, (8 * 5) / 1e6],
+    ])(
+      'serves %s on its route’s model, with its cost',
+      async (path, model, defaults, outputUsd) => {
+        const response = await fetch(`${baseUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: 'running shoes' }),
+        });
+        const body = (await response.json()) as {
+          model: string;
+          provider: string;
+          costUsd: number;
+        };
+        expect(response.status).toBe(200);
+        expect(body).toMatchObject({ provider: 'legacy', model });
+        expect(legacy.requests.at(-1)!.body).toMatchObject({ model, ...defaults });
+        expect(body.costUsd).toBeGreaterThan(outputUsd); // prompt tokens on top of 5 completion tokens
+      },
+    );
+
+    it('answers a route call without a prompt with 400 and a reason', async () => {
+      const response = await fetch(`${baseUrl}/recommendations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(response.status).toBe(400);
+      expect(JSON.stringify(await response.json())).toMatch(/prompt must be a non-empty string/);
     });
   },
 );
