@@ -11,6 +11,10 @@ export default defineConfig({
         replacement: new URL('./lib/testing/index.ts', import.meta.url).pathname,
       },
       {
+        find: /^nestjs-inference\/prometheus$/,
+        replacement: new URL('./lib/prometheus/index.ts', import.meta.url).pathname,
+      },
+      {
         find: /^nestjs-inference\/redis$/,
         replacement: new URL('./lib/redis/index.ts', import.meta.url).pathname,
       },

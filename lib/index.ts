@@ -107,4 +107,5 @@ export type {
   Verdict,
   VerdictKind,
 } from './canary/index.js';
-export type { CallCost } from './telemetry/call-cost.js';
+export { ATTR, InferenceTelemetry, METRIC } from './telemetry/index.js';
+export type { CallCost, CallEnd, CallStart } from './telemetry/index.js';

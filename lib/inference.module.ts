@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { InferenceModelValidator } from './model/inference-model.validator.js';
 import { ModelCatalog } from './model/model-catalog.js';
+import { InferenceTelemetry } from './telemetry/inference.telemetry.js';
 import { CanaryRollout } from './canary/canary.rollout.js';
 import { CanaryRouter } from './canary/canary.router.js';
 import { InferenceRouter } from './canary/inference.router.js';
@@ -59,6 +60,7 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
       inject: [INFERENCE_OPTIONS],
     },
     InferenceModelValidator,
+    InferenceTelemetry,
     CanaryRollout,
     CanaryRouter,
     { provide: InferenceRouter, useExisting: extras.router ?? CanaryRouter },
@@ -84,6 +86,7 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
       CanaryRollout,
       InferenceRouter,
       ModelCatalog,
+      InferenceTelemetry,
       INFERENCE_OPTIONS,
     ],
   };

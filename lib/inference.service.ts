@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { outcomeOf } from './canary/call-outcome.js';
 import { InferenceRouter, type RouteDecision } from './canary/inference.router.js';
 import { ModelCatalog } from './model/model-catalog.js';
+import type { CallTelemetry } from './telemetry/call-telemetry.js';
+import { InferenceTelemetry } from './telemetry/inference.telemetry.js';
 import type { ModelSelection } from './model/model-selection.js';
 import type {
   ChatCompletionChunk,
@@ -55,6 +57,7 @@ export class InferenceService {
     private readonly inflight: InflightRegistry,
     private readonly router: InferenceRouter,
     private readonly catalog: ModelCatalog,
+    private readonly telemetry: InferenceTelemetry,
   ) {}
 
   /** One completion. Resolves with the provider's answer; `result.inference` holds the metadata. */
@@ -65,42 +68,12 @@ export class InferenceService {
     const requestId = this.#requestId(options);
     options = withRouteDefaults(options);
     const decision = this.#route(requestId, options);
-    const client = this.providers.get(decision.provider, requestId);
-    const resolved = this.#resolve(request, client, requestId, options);
-    const startedAt = performance.now();
     try {
-      const result = await this.#chatOn(client, resolved, requestId, options);
-      this.router.record(
-        decision,
-        undefined,
-        result.inference.durationMs,
-        result.inference.cost?.usd,
-      );
-      if (decision.side) result.inference.side = decision.side;
-      return result;
+      return await this.#chatVia(decision, request, requestId, options);
     } catch (error) {
-      this.router.record(decision, error, performance.now() - startedAt);
       if (!canFallBack(decision, error)) throw error;
-      const fallback: RouteDecision = {
-        provider: decision.fallback!,
-        side: 'stable',
-        phaseKey: decision.phaseKey,
-      };
-      const stable = this.providers.get(fallback.provider, requestId);
-      const stableRequest = this.#resolve(request, stable, requestId, options);
-      const result = await this.#chatOn(stable, stableRequest, requestId, options).catch(
-        (fallbackError: unknown) => {
-          this.router.record(fallback, fallbackError, performance.now() - startedAt);
-          throw fallbackError;
-        },
-      );
-      this.router.record(
-        fallback,
-        undefined,
-        result.inference.durationMs,
-        result.inference.cost?.usd,
-      );
-      Object.assign(result.inference, { side: 'stable', fallbackFrom: client.name });
+      const result = await this.#chatVia(fallbackOf(decision), request, requestId, options);
+      result.inference.fallbackFrom = decision.provider;
       return result;
     }
   }
@@ -118,92 +91,145 @@ export class InferenceService {
     const client = this.providers.get(decision.provider, requestId);
     const resolved = this.#resolve(request, client, requestId, options);
     return new InferenceStream((signal) =>
-      this.#routedStream(client, resolved, request, decision, requestId, options, signal),
+      this.#routedStream(decision, client, resolved, request, requestId, options, signal),
     );
   }
 
-  async *#routedStream(
-    client: ProviderClient,
-    resolved: ResolvedChatRequest,
-    request: ChatCompletionRequest,
+  /** One call on the side `decision` names: recorded for the router and in telemetry. */
+  async #chatVia(
     decision: RouteDecision,
-    requestId: string,
-    options: StreamCallOptions,
-    signal: AbortSignal,
-  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-    let failed: StreamSummary | undefined;
-    const primary = this.#streamOn(client, resolved, requestId, options, signal, (summary) => {
-      this.#recordStream(decision, summary);
-      if (
-        summary.chunks === 0 &&
-        summary.outcome === 'failed' &&
-        canFallBack(decision, summary.error)
-      ) {
-        failed = summary; // the caller's onEnd waits for the fallback's end
-        return;
-      }
-      options.onEnd?.(withSide(summary, decision.side));
-    });
-    try {
-      yield* primary;
-      return;
-    } catch (error) {
-      if (!failed) throw error;
-    }
-    const fallback: RouteDecision = {
-      provider: decision.fallback!,
-      side: 'stable',
-      phaseKey: decision.phaseKey,
-    };
-    const stable = this.providers.get(fallback.provider, requestId);
-    yield* this.#streamOn(
-      stable,
-      this.#resolve(request, stable, requestId, options),
-      requestId,
-      options,
-      signal,
-      (summary) => {
-        this.#recordStream(fallback, summary);
-        options.onEnd?.({ ...withSide(summary, 'stable'), fallbackFrom: client.name });
-      },
-    );
-  }
-
-  #chatOn(
-    client: ProviderClient,
-    resolved: ResolvedChatRequest,
+    request: ChatCompletionRequest,
     requestId: string,
     options: ChatCallOptions,
   ): Promise<ChatCompletionResult> {
-    return client.chat(resolved, {
-      ...options,
-      requestId,
-      signals: [options.signal],
-      track: this.inflight.trackCall(requestId, client.name, resolved.model),
-    });
+    const client = this.providers.get(decision.provider, requestId);
+    const resolved = this.#resolve(request, client, requestId, options);
+    const telemetry = this.#startTelemetry(client, resolved, decision, false);
+    const startedAt = performance.now();
+    try {
+      const result = await client.chat(resolved, {
+        ...options,
+        requestId,
+        signals: [options.signal],
+        track: this.inflight.trackCall(requestId, client.name, resolved.model),
+        onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
+      });
+      const { inference } = result;
+      if (decision.side) inference.side = decision.side;
+      this.router.record(decision, undefined, inference.durationMs, inference.cost?.usd);
+      telemetry.end({
+        durationMs: inference.durationMs,
+        usage: inference.usage,
+        cost: inference.cost,
+        responseModel: result.model,
+        responseId: result.id,
+        finishReason: result.choices[0]?.finish_reason,
+      });
+      return result;
+    } catch (error) {
+      const durationMs = performance.now() - startedAt;
+      this.router.record(decision, error, durationMs);
+      if (canFallBack(decision, error)) telemetry.fallback(decision.fallback!, error);
+      telemetry.end({ error, durationMs });
+      throw error;
+    }
   }
 
-  #streamOn(
+  async *#routedStream(
+    decision: RouteDecision,
+    client: ProviderClient,
+    resolved: ResolvedChatRequest,
+    request: ChatCompletionRequest,
+    requestId: string,
+    options: StreamCallOptions,
+    signal: AbortSignal,
+  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    let fellBack = false;
+    try {
+      yield* this.#streamVia(decision, client, resolved, requestId, options, signal, () => {
+        fellBack = true; // the caller's onEnd waits for the fallback's end
+      });
+      return;
+    } catch (error) {
+      if (!fellBack) throw error;
+    }
+    const fallback = fallbackOf(decision);
+    const stable = this.providers.get(fallback.provider, requestId);
+    yield* this.#streamVia(
+      fallback,
+      stable,
+      this.#resolve(request, stable, requestId, options),
+      requestId,
+      {
+        ...options,
+        onEnd: (summary) => options.onEnd?.({ ...summary, fallbackFrom: client.name }),
+      },
+      signal,
+    );
+  }
+
+  /**
+   * One stream on the side `decision` names. `onFallback` is told, instead of the caller's
+   * `onEnd`, when the stream failed before its first chunk and will continue elsewhere.
+   */
+  #streamVia(
+    decision: RouteDecision,
     client: ProviderClient,
     resolved: ResolvedChatRequest,
     requestId: string,
     options: StreamCallOptions,
     signal: AbortSignal,
-    onEnd: (summary: StreamSummary) => void,
+    onFallback?: () => void,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    const telemetry = this.#startTelemetry(client, resolved, decision, true);
     return client.stream(resolved, {
       ...options,
       requestId,
       signals: [options.signal, signal],
       track: this.inflight.trackCall(requestId, client.name, resolved.model),
-      onEnd,
+      onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
+      onEnd: (summary) => {
+        // One the caller ended is not judged (its cost still counts).
+        const error = summary.outcome === 'aborted' ? (summary.error ?? CANCELLED) : summary.error;
+        this.router.record(decision, error, latencyOf(summary), summary.cost?.usd);
+        if (decision.side) summary.side = decision.side;
+        const fallsBack =
+          onFallback !== undefined &&
+          summary.chunks === 0 &&
+          summary.outcome === 'failed' &&
+          canFallBack(decision, summary.error);
+        if (fallsBack) telemetry.fallback(decision.fallback!, summary.error);
+        telemetry.end({
+          error: summary.outcome === 'completed' ? undefined : error,
+          durationMs: summary.durationMs,
+          usage: summary.usage,
+          cost: summary.cost,
+          responseModel: summary.model,
+          finishReason: summary.finishReason,
+          timeToFirstChunkMs: summary.timeToFirstChunkMs,
+          chunks: summary.chunks,
+        });
+        if (fallsBack) onFallback();
+        else options.onEnd?.(summary);
+      },
     });
   }
 
-  /** A stream's outcome for the router (one the caller ended is not judged, but its cost counts). */
-  #recordStream(decision: RouteDecision, summary: StreamSummary): void {
-    const error = summary.outcome === 'aborted' ? (summary.error ?? CANCELLED) : summary.error;
-    this.router.record(decision, error, latencyOf(summary), summary.cost?.usd);
+  #startTelemetry(
+    client: ProviderClient,
+    resolved: ResolvedChatRequest,
+    decision: RouteDecision,
+    streaming: boolean,
+  ): CallTelemetry {
+    return this.telemetry.start({
+      provider: client.name,
+      model: resolved.model,
+      origin: client.options.origin,
+      side: decision.side,
+      streaming,
+      maxTokens: resolved.max_tokens ?? resolved.max_completion_tokens,
+      temperature: resolved.temperature,
+    });
   }
 
   #route(requestId: string, options: ChatCallOptions): RouteDecision {
@@ -237,6 +263,11 @@ export class InferenceService {
   }
 }
 
+/** Where a failed canary call goes: the stable provider, in the same phase. */
+function fallbackOf(decision: RouteDecision): RouteDecision {
+  return { provider: decision.fallback!, side: 'stable', phaseKey: decision.phaseKey };
+}
+
 /** A stream the caller stopped by returning early: not judged, like any cancelled call. */
 const CANCELLED = new InferenceAbortedError('The caller stopped reading the stream.', {
   provider: 'caller',
@@ -265,11 +296,6 @@ function canFallBack(decision: RouteDecision, error: unknown): boolean {
 /** A stream's latency for the judge: until the first chunk, or the whole call without one. */
 function latencyOf(summary: StreamSummary): number {
   return summary.timeToFirstChunkMs ?? summary.durationMs;
-}
-
-function withSide(summary: StreamSummary, side: RouteDecision['side']): StreamSummary {
-  if (side) summary.side = side;
-  return summary;
 }
 
 const CALL_TIMEOUTS: ReadonlySet<string> = new Set(CALL_TIMEOUT_FIELDS);

@@ -7,6 +7,7 @@ import { InferenceHealthIndicator } from 'nestjs-inference/terminus';
 import { ChatCompletionsController } from './chat-completions.controller.js';
 import { HealthController } from './health.controller.js';
 import { inferenceConfig } from './inference.config.js';
+import { MetricsController } from './metrics.controller.js';
 import { RecommendationsController } from './recommendations.controller.js';
 import { RolloutController } from './rollout.controller.js';
 import { ShutdownReport } from './shutdown-report.js';
@@ -23,6 +24,7 @@ import { UsageLedger } from './usage-ledger.service.js';
     RecommendationsController,
     HealthController,
     RolloutController,
+    MetricsController,
   ],
   providers: [
     { provide: APP_FILTER, useClass: InferenceExceptionFilter },

@@ -1,5 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import type { InferenceModuleOptions } from 'nestjs-inference';
+import { prometheus } from './metrics.controller.js';
 import { parsePhases } from './rollout-phases.js';
 import { rolloutStoreFrom } from './rollout-store.js';
 
@@ -41,6 +42,7 @@ export const inferenceConfig = registerAs(
       recommend: { legacy: 'gpt-4.1-mini', next: 'deepseek-v3.2' },
     },
     defaultProvider: 'legacy',
+    telemetry: { meterProvider: prometheus.meterProvider },
     shutdown: {
       readinessDelayMs: integer('READINESS_DELAY_MS', 5_000),
       drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', 30_000),

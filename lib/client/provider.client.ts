@@ -48,6 +48,8 @@ export interface ProviderCallOptions {
   headers?: Record<string, string>;
   /** Lets the application's lifecycle follow the call, and stop it at its drain deadline. */
   track?: TrackCall;
+  /** Told before each retry: the attempt that failed, the backoff, and why. */
+  onRetry?: (attempt: number, delayMs: number, error: InferenceError) => void;
 }
 
 export interface ProviderStreamOptions extends ProviderCallOptions {
@@ -367,6 +369,7 @@ export class ProviderClient {
         ? undefined
         : policy.nextDelay(error, number, scope.remainingMs());
       if (delay === undefined) throw error;
+      call.onRetry?.(number, delay, error);
       this.logger.warn(
         `Retrying ${operation} on provider "${this.name}" in ${delay} ms after attempt ${number} failed: ${error.message} [request ${call.requestId}]`,
       );

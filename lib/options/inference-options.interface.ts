@@ -1,4 +1,5 @@
 import type { Clock } from '../client/clock.js';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RolloutStore } from '../canary/rollout.store.js';
 import type { CALL_TIMEOUT_FIELDS } from './option.defaults.js';
@@ -74,6 +75,12 @@ export interface InferenceModuleOptions {
   shutdown?: Partial<ShutdownOptions>;
   /** A canary rollout from one provider to another (see `CanaryOptions`). Off when absent. */
   canary?: CanaryOptions;
+  /**
+   * Where metrics and spans go. By default the global providers of `@opentelemetry/api` (no-ops
+   * until the app registers an SDK, which it must do before the module starts). `false` turns
+   * telemetry off.
+   */
+  telemetry?: false | { meterProvider?: MeterProvider; tracerProvider?: TracerProvider };
   /** Time source, for tests. Defaults to the system clock. */
   clock?: Clock;
   /** Random source in [0, 1), for retry jitter; for tests. Defaults to `Math.random`. */

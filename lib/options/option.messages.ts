@@ -71,6 +71,8 @@ export const OptionMessages = {
   badModelName: (path: string) => `${path} must be a non-empty model name.`,
   unmappedForRollout: (path: string, provider: string) =>
     `${path} has no model name for provider '${provider}', which the canary rollout sends calls to. Add ${path}.${provider}.`,
+  notAProvider: (path: string, method: string) =>
+    `${path} must be an OpenTelemetry provider with a ${method}() method, such as the SDK's.`,
 } as const;
 
 function describe(value: unknown): string {

@@ -41,6 +41,7 @@ const TOP_KEYS = [
   'defaultProvider',
   'shutdown',
   'canary',
+  'telemetry',
   'clock',
   'random',
 ] as const;
@@ -98,6 +99,7 @@ export function resolveInferenceOptions(input: unknown): ResolvedInferenceOption
   const models = resolveModels(input.models, names, problems);
   if (canary) checkModelsCoverRollout(models, [canary.stable, canary.canary], problems);
   const clock = resolveClock(input.clock, problems);
+  const telemetry = resolveTelemetry(input.telemetry, problems);
   if (input.random !== undefined && typeof input.random !== 'function') {
     problems.push(M.notAFunction('random'));
   }
@@ -109,6 +111,7 @@ export function resolveInferenceOptions(input: unknown): ResolvedInferenceOption
     defaultProvider: defaultProvider!,
     shutdown: shutdown!,
     canary,
+    telemetry,
     clock,
     random: (input.random as (() => number) | undefined) ?? Math.random,
   };
@@ -339,6 +342,30 @@ function resolveDefaultProvider(
     return undefined;
   }
   return value;
+}
+
+function resolveTelemetry(
+  value: unknown,
+  problems: Problems,
+): ResolvedInferenceOptions['telemetry'] {
+  if (value === undefined) return { enabled: true };
+  if (value === false) return { enabled: false };
+  if (!isDict(value)) {
+    problems.push(M.notAnObject('telemetry'));
+    return { enabled: false };
+  }
+  checkKeys(value, 'telemetry', ['meterProvider', 'tracerProvider'], problems);
+  const { meterProvider, tracerProvider } = value as Record<
+    string,
+    { getMeter?: unknown; getTracer?: unknown } | undefined
+  >;
+  if (meterProvider !== undefined && typeof meterProvider?.getMeter !== 'function') {
+    problems.push(M.notAProvider('telemetry.meterProvider', 'getMeter'));
+  }
+  if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') {
+    problems.push(M.notAProvider('telemetry.tracerProvider', 'getTracer'));
+  }
+  return { enabled: true, ...(value as Omit<ResolvedInferenceOptions['telemetry'], 'enabled'>) };
 }
 
 function resolveClock(value: unknown, problems: Problems): Clock {

@@ -1,4 +1,5 @@
 import type { Clock } from '../client/clock.js';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RolloutStore } from '../canary/rollout.store.js';
 import type {
@@ -36,6 +37,7 @@ export interface ResolvedInferenceOptions {
   defaultProvider: string;
   shutdown: Readonly<ShutdownOptions>;
   canary?: ResolvedCanaryOptions;
+  telemetry: { enabled: boolean; meterProvider?: MeterProvider; tracerProvider?: TracerProvider };
   clock: Clock;
   random: () => number;
 }

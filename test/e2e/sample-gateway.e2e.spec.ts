@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import OpenAI, { APIError, BadRequestError, RateLimitError } from 'openai';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { AppModule } from '../../sample/app.module.js';
@@ -137,6 +138,26 @@ describe.each(Object.keys(adapters) as AdapterName[])(
         expect(body.costUsd).toBeGreaterThan(outputUsd); // prompt tokens on top of 5 completion tokens
       },
     );
+
+    it('serves its metrics for Prometheus on GET /metrics', async () => {
+      await fetch(`${baseUrl}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'hello' }),
+      });
+      const response = await fetch(`${baseUrl}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const families = parsePrometheusTextFormat(await response.text());
+      const duration = families.find(
+        (family) => family.name === 'gen_ai_client_operation_duration',
+      );
+      expect(duration?.type).toBe('HISTOGRAM');
+      const cost = families.find((family) => family.name === 'inference_client_cost_total');
+      expect(cost?.metrics.map((metric) => metric.labels?.gen_ai_request_model)).toContain(
+        'gpt-4.1',
+      );
+    });
 
     it('answers a route call without a prompt with 400 and a reason', async () => {
       const response = await fetch(`${baseUrl}/recommendations`, {

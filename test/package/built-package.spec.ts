@@ -12,6 +12,7 @@ function load(file: string): {
   testing: string[];
   terminus: string[];
   redis: string[];
+  prometheus: string[];
   version?: string;
 } {
   const out = execFileSync(process.execPath, [file], { cwd: root, encoding: 'utf8' });
@@ -32,6 +33,8 @@ const PUBLIC_API = [
   'CanaryRouter',
   'InferenceRouter',
   'MemoryRolloutStore',
+  'InferenceModel',
+  'InferenceTelemetry',
   'ShutdownCoordinator',
   'toHttpException',
 ];
@@ -48,6 +51,7 @@ describe('the built package (dist/)', () => {
     expect(loaded.testing).toEqual(['SimulatedProvider']);
     expect(loaded.terminus).toEqual(['InferenceHealthIndicator']);
     expect(loaded.redis).toEqual(['RedisRolloutStore']);
+    expect(loaded.prometheus).toEqual(['InferencePrometheus']);
   });
 
   it('loads with require() from CommonJS', () => {
@@ -56,6 +60,7 @@ describe('the built package (dist/)', () => {
     expect(loaded.testing).toEqual(['SimulatedProvider']);
     expect(loaded.terminus).toEqual(['InferenceHealthIndicator']);
     expect(loaded.redis).toEqual(['RedisRolloutStore']);
+    expect(loaded.prometheus).toEqual(['InferencePrometheus']);
     expect(loaded.version).toMatch(/^\d+\.\d+\.\d+/);
   });
 

@@ -53,6 +53,7 @@ describe('package.json', () => {
     expect(Object.keys(manifest.exports).toSorted()).toEqual([
       '.',
       './package.json',
+      './prometheus',
       './redis',
       './terminus',
       './testing',
@@ -86,6 +87,21 @@ describe('package.json', () => {
       .filter((file) => importedPackages(file).includes('ioredis'))
       .map((file) => file.slice(root.length));
     expect(importers).toEqual(['lib/redis/redis-rollout.store.ts']);
+  });
+
+  it('keeps the OpenTelemetry SDK optional, used by the prometheus subpath only', () => {
+    expect(manifest.dependencies['@opentelemetry/api']).toMatch(/^\^1\./);
+    for (const peer of ['@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus']) {
+      expect(manifest.peerDependenciesMeta[peer]).toEqual({ optional: true });
+    }
+    const importers = sourceFiles(join(root, 'lib'))
+      .filter((file) =>
+        importedPackages(file).some(
+          (name) => name.startsWith('@opentelemetry/') && name !== '@opentelemetry/api',
+        ),
+      )
+      .map((file) => file.slice(root.length));
+    expect(importers).toEqual(['lib/prometheus/inference-prometheus.ts']);
   });
 
   it('publishes only dist/ and the README', () => {

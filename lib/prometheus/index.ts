@@ -1,0 +1,1 @@
+export { InferencePrometheus } from './inference-prometheus.js';

@@ -1,0 +1,7 @@
+export { costOf, estimatedUsage } from './call-cost.js';
+export type { CallCost } from './call-cost.js';
+export { CallTelemetry } from './call-telemetry.js';
+export type { CallEnd } from './call-telemetry.js';
+export { InferenceTelemetry } from './inference.telemetry.js';
+export type { CallStart } from './inference.telemetry.js';
+export { ATTR, METRIC } from './telemetry-names.js';

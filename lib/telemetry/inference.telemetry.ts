@@ -1,0 +1,172 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import {
+  createNoopMeter,
+  INVALID_SPAN_CONTEXT,
+  metrics,
+  ProxyTracerProvider,
+  SpanKind,
+  trace,
+  type Attributes,
+  type BatchObservableResult,
+  type Meter,
+  type Observable,
+  type Tracer,
+} from '@opentelemetry/api';
+import { CanaryRollout } from '../canary/canary.rollout.js';
+import { INFERENCE_OPTIONS } from '../inference.constants.js';
+import { InflightRegistry } from '../lifecycle/inflight.registry.js';
+import { ShutdownCoordinator } from '../lifecycle/shutdown.coordinator.js';
+import { ModelCatalog } from '../model/model-catalog.js';
+import type { ResolvedInferenceOptions } from '../options/resolved-options.interface.js';
+import { createCallInstruments, type CallInstruments } from './call-instruments.js';
+import { CallTelemetry, DisabledCallTelemetry } from './call-telemetry.js';
+import { ATTR, DURATION_BUCKETS, METRIC } from './telemetry-names.js';
+
+const SCOPE = 'nestjs-inference';
+/** A proxy with no delegate hands out no-op tracers. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider();
+
+/** What a call is, when it starts. */
+export interface CallStart {
+  provider: string;
+  /** The model sent; recorded as `other` when the configuration does not name it. */
+  model: string;
+  /** Where the provider lives, for the span's `server.*` attributes. */
+  origin: string;
+  side?: 'stable' | 'canary';
+  streaming: boolean;
+  maxTokens?: number;
+  temperature?: number;
+}
+
+/**
+ * Metrics and spans of every call, through `@opentelemetry/api`: a no-op until the app registers
+ * an SDK (or passes `telemetry.meterProvider` / `tracerProvider`). Besides the calls, it reports
+ * the requests and streams in flight, the rollout's weight and phase, and the shutdown's figures.
+ */
+@Injectable()
+export class InferenceTelemetry implements OnModuleDestroy {
+  readonly #tracer: Tracer;
+  readonly #meter: Meter;
+  readonly #instruments: CallInstruments;
+  readonly #gauges: Observable[];
+  readonly #unsubscribe: () => void;
+  readonly #disabled: CallTelemetry | undefined;
+
+  constructor(
+    @Inject(INFERENCE_OPTIONS) options: ResolvedInferenceOptions,
+    private readonly catalog: ModelCatalog,
+    private readonly inflight: InflightRegistry,
+    private readonly rollout: CanaryRollout,
+    shutdown: ShutdownCoordinator,
+  ) {
+    const { enabled, meterProvider, tracerProvider } = options.telemetry;
+    // Off: the API's no-op providers, whatever the app registered.
+    this.#meter = enabled
+      ? (meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE)
+      : createNoopMeter();
+    this.#tracer = (
+      enabled ? (tracerProvider ?? trace.getTracerProvider()) : NOOP_TRACER_PROVIDER
+    ).getTracer(SCOPE);
+    this.#instruments = createCallInstruments(this.#meter);
+    this.#gauges = this.#observeState();
+    if (!enabled) {
+      this.#disabled = new DisabledCallTelemetry(
+        this.#instruments,
+        trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
+        {},
+      );
+    }
+    const shutdownDuration = this.#meter.createHistogram(METRIC.shutdownDuration, {
+      description:
+        'Time spent in each phase of a shutdown (readiness delay, drain, abandon, total).',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    this.#unsubscribe = shutdown.subscribe((event) => {
+      if (event.type !== 'summary') return;
+      const d = event.summary.durations;
+      for (const [phase, ms] of [
+        ['readiness_delay', d.readinessDelayMs],
+        ['drain', d.drainMs],
+        ['abandon', d.abandonMs],
+        ['total', d.totalMs],
+      ] as const) {
+        shutdownDuration.record(ms / 1000, { [ATTR.shutdownPhase]: phase });
+      }
+    });
+  }
+
+  /** Starts a call's span; record its end with the returned `CallTelemetry.end()`. */
+  start(call: CallStart): CallTelemetry {
+    if (this.#disabled) return this.#disabled;
+    const attributes: Attributes = {
+      [ATTR.operation]: 'chat',
+      [ATTR.provider]: call.provider,
+      [ATTR.requestModel]: this.catalog.knows(call.model) ? call.model : 'other',
+      [ATTR.streaming]: call.streaming,
+    };
+    if (call.side) attributes[ATTR.side] = call.side;
+    const span = this.#tracer.startSpan(`chat ${call.model}`, { kind: SpanKind.CLIENT });
+    if (span.isRecording()) {
+      const server = new URL(call.origin);
+      span.setAttributes({
+        ...attributes,
+        [ATTR.requestModel]: call.model,
+        [ATTR.serverAddress]: server.hostname,
+        [ATTR.serverPort]: Number(server.port || (server.protocol === 'https:' ? 443 : 80)),
+      });
+      if (call.maxTokens !== undefined) span.setAttribute(ATTR.maxTokens, call.maxTokens);
+      if (call.temperature !== undefined) span.setAttribute(ATTR.temperature, call.temperature);
+    }
+    return new CallTelemetry(this.#instruments, span, attributes);
+  }
+
+  onModuleDestroy(): void {
+    this.#unsubscribe();
+    this.#meter.removeBatchObservableCallback(this.#observe, this.#gauges);
+  }
+
+  #observeState(): Observable[] {
+    const gauges = [
+      this.#meter.createObservableUpDownCounter(METRIC.inFlightRequests, {
+        description: 'HTTP requests and upstream calls in flight.',
+        unit: '{request}',
+      }),
+      this.#meter.createObservableUpDownCounter(METRIC.activeStreams, {
+        description: 'Streams delivering chunks now.',
+        unit: '{stream}',
+      }),
+      this.#meter.createObservableGauge(METRIC.canaryWeight, {
+        description: "The canary's share of sticky keys (0 to 1).",
+        unit: '1',
+      }),
+      this.#meter.createObservableGauge(METRIC.canaryPhase, {
+        description: 'The rollout phase (1-based; 0 before the first), with its status.',
+        unit: '{phase}',
+      }),
+      this.#meter.createObservableCounter(METRIC.requestsEnded, {
+        description:
+          'Requests and top-level calls that ended: completed, rejected while draining (503), or abandoned at the drain deadline.',
+        unit: '{request}',
+      }),
+    ];
+    this.#meter.addBatchObservableCallback(this.#observe, gauges);
+    return gauges;
+  }
+
+  readonly #observe = (result: BatchObservableResult): void => {
+    const [inFlight, streams, weight, phase, ended] = this.#gauges;
+    result.observe(inFlight!, this.inflight.size);
+    result.observe(streams!, this.inflight.streaming);
+    if (this.rollout.settings) {
+      const state = this.rollout.state;
+      result.observe(weight!, this.rollout.weightBps / 10_000);
+      result.observe(phase!, state.phase + 1, { [ATTR.status]: state.status });
+    }
+    const figures = this.inflight.figures;
+    result.observe(ended!, figures.completed, { [ATTR.outcome]: 'completed' });
+    result.observe(ended!, figures.rejected, { [ATTR.outcome]: 'rejected' });
+    result.observe(ended!, figures.abandoned, { [ATTR.outcome]: 'abandoned' });
+  };
+}
