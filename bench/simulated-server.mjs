@@ -3,7 +3,12 @@
 import { SimulatedProvider } from '../dist/testing/index.js';
 
 const chunks = Number(process.argv[2] ?? 8);
-const provider = await SimulatedProvider.start({ apiKey: 'sk-bench', chunks });
+const firstByteMs = Number(process.argv[3] ?? 0);
+const provider = await SimulatedProvider.start({
+  apiKey: 'sk-bench',
+  chunks,
+  latency: { firstByteMs },
+});
 // Keep no per-request history: the benchmark sends hundreds of thousands of requests.
 setInterval(() => provider.requests.splice(0), 1_000).unref();
 process.stdout.write(`${provider.baseUrl}\n`);

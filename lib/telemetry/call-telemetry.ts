@@ -19,6 +19,25 @@ export interface CallEnd {
   chunks?: number;
 }
 
+/** The attribute sets one kind of call records with, built once (see `InferenceTelemetry`). */
+export interface CallAttributes {
+  base: Attributes;
+  input: Attributes;
+  output: Attributes;
+  exactCost: Attributes;
+  estimatedCost: Attributes;
+}
+
+export function callAttributes(base: Attributes): CallAttributes {
+  return {
+    base,
+    input: { ...base, [ATTR.tokenType]: 'input' },
+    output: { ...base, [ATTR.tokenType]: 'output' },
+    exactCost: { ...base, [ATTR.costEstimated]: false },
+    estimatedCost: { ...base, [ATTR.costEstimated]: true },
+  };
+}
+
 /** One call's span and metric attributes, from its start to its single end. */
 export class CallTelemetry {
   #ended = false;
@@ -26,12 +45,12 @@ export class CallTelemetry {
   constructor(
     private readonly instruments: CallInstruments,
     readonly span: Span,
-    private readonly attributes: Attributes,
+    private readonly attributes: CallAttributes,
   ) {}
 
   /** The provider client is about to retry after `error`, in `delayMs`. */
   retry(attempt: number, delayMs: number, error: InferenceError): void {
-    this.instruments.retries.add(1, { ...this.attributes, [ATTR.errorType]: error.code });
+    this.instruments.retries.add(1, { ...this.attributes.base, [ATTR.errorType]: error.code });
     if (this.span.isRecording()) {
       this.span.addEvent('retry', {
         'inference.retry.attempt': attempt + 1,
@@ -44,7 +63,7 @@ export class CallTelemetry {
   /** The call failed before answering and goes to `to` instead. */
   fallback(to: string, error: unknown): void {
     const errorType = errorTypeOf(error);
-    this.instruments.fallbacks.add(1, { ...this.attributes, [ATTR.errorType]: errorType });
+    this.instruments.fallbacks.add(1, { ...this.attributes.base, [ATTR.errorType]: errorType });
     if (this.span.isRecording()) {
       this.span.addEvent('fallback', { 'inference.fallback.to': to, [ATTR.errorType]: errorType });
     }
@@ -54,37 +73,30 @@ export class CallTelemetry {
   end(end: CallEnd): void {
     if (this.#ended) return;
     this.#ended = true;
+    const { base, input, output } = this.attributes;
     const attributes =
-      end.error === undefined
-        ? this.attributes
-        : { ...this.attributes, [ATTR.errorType]: errorTypeOf(end.error) };
+      end.error === undefined ? base : { ...base, [ATTR.errorType]: errorTypeOf(end.error) };
     const { instruments } = this;
     instruments.duration.record(end.durationMs / 1000, attributes);
     if (end.usage) {
-      instruments.tokens.record(end.usage.prompt_tokens, {
-        ...this.attributes,
-        [ATTR.tokenType]: 'input',
-      });
-      instruments.tokens.record(end.usage.completion_tokens, {
-        ...this.attributes,
-        [ATTR.tokenType]: 'output',
-      });
+      instruments.tokens.record(end.usage.prompt_tokens, input);
+      instruments.tokens.record(end.usage.completion_tokens, output);
     }
     if (end.timeToFirstChunkMs !== undefined) {
-      instruments.timeToFirstChunk.record(end.timeToFirstChunkMs / 1000, this.attributes);
+      instruments.timeToFirstChunk.record(end.timeToFirstChunkMs / 1000, base);
       const chunks = end.chunks ?? 0;
       if (chunks > 1) {
         instruments.timePerOutputChunk.record(
           (end.durationMs - end.timeToFirstChunkMs) / 1000 / (chunks - 1),
-          this.attributes,
+          base,
         );
       }
     }
     if (end.cost) {
-      instruments.cost.add(end.cost.usd, {
-        ...this.attributes,
-        [ATTR.costEstimated]: end.cost.estimated,
-      });
+      const costAttributes = end.cost.estimated
+        ? this.attributes.estimatedCost
+        : this.attributes.exactCost;
+      instruments.cost.add(end.cost.usd, costAttributes);
     }
     const span = this.span;
     if (span.isRecording()) {

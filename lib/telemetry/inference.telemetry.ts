@@ -19,7 +19,12 @@ import { ShutdownCoordinator } from '../lifecycle/shutdown.coordinator.js';
 import { ModelCatalog } from '../model/model-catalog.js';
 import type { ResolvedInferenceOptions } from '../options/resolved-options.interface.js';
 import { createCallInstruments, type CallInstruments } from './call-instruments.js';
-import { CallTelemetry, DisabledCallTelemetry } from './call-telemetry.js';
+import {
+  callAttributes,
+  CallTelemetry,
+  DisabledCallTelemetry,
+  type CallAttributes,
+} from './call-telemetry.js';
 import { ATTR, DURATION_BUCKETS, METRIC } from './telemetry-names.js';
 
 const SCOPE = 'nestjs-inference';
@@ -52,6 +57,7 @@ export class InferenceTelemetry implements OnModuleDestroy {
   readonly #gauges: Observable[];
   readonly #unsubscribe: () => void;
   readonly #disabled: CallTelemetry | undefined;
+  readonly #attributeSets = new Map<string, CallAttributes>();
 
   constructor(
     @Inject(INFERENCE_OPTIONS) options: ResolvedInferenceOptions,
@@ -74,7 +80,7 @@ export class InferenceTelemetry implements OnModuleDestroy {
       this.#disabled = new DisabledCallTelemetry(
         this.#instruments,
         trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
-        {},
+        callAttributes({}),
       );
     }
     const shutdownDuration = this.#meter.createHistogram(METRIC.shutdownDuration, {
@@ -100,18 +106,12 @@ export class InferenceTelemetry implements OnModuleDestroy {
   /** Starts a call's span; record its end with the returned `CallTelemetry.end()`. */
   start(call: CallStart): CallTelemetry {
     if (this.#disabled) return this.#disabled;
-    const attributes: Attributes = {
-      [ATTR.operation]: 'chat',
-      [ATTR.provider]: call.provider,
-      [ATTR.requestModel]: this.catalog.knows(call.model) ? call.model : 'other',
-      [ATTR.streaming]: call.streaming,
-    };
-    if (call.side) attributes[ATTR.side] = call.side;
+    const attributes = this.#attributesOf(call);
     const span = this.#tracer.startSpan(`chat ${call.model}`, { kind: SpanKind.CLIENT });
     if (span.isRecording()) {
       const server = new URL(call.origin);
       span.setAttributes({
-        ...attributes,
+        ...attributes.base,
         [ATTR.requestModel]: call.model,
         [ATTR.serverAddress]: server.hostname,
         [ATTR.serverPort]: Number(server.port || (server.protocol === 'https:' ? 443 : 80)),
@@ -120,6 +120,28 @@ export class InferenceTelemetry implements OnModuleDestroy {
       if (call.temperature !== undefined) span.setAttribute(ATTR.temperature, call.temperature);
     }
     return new CallTelemetry(this.#instruments, span, attributes);
+  }
+
+  /**
+   * The metric attributes of a kind of call, built once per provider, model, side and mode: the
+   * set is bounded by configuration, and a call allocates none.
+   */
+  #attributesOf(call: CallStart): CallAttributes {
+    const model = this.catalog.knows(call.model) ? call.model : 'other';
+    const key = `${call.provider}\n${model}\n${call.side ?? ''}\n${call.streaming}`;
+    let set = this.#attributeSets.get(key);
+    if (!set) {
+      const base: Attributes = {
+        [ATTR.operation]: 'chat',
+        [ATTR.provider]: call.provider,
+        [ATTR.requestModel]: model,
+        [ATTR.streaming]: call.streaming,
+      };
+      if (call.side) base[ATTR.side] = call.side;
+      set = callAttributes(base);
+      this.#attributeSets.set(key, set);
+    }
+    return set;
   }
 
   onModuleDestroy(): void {
