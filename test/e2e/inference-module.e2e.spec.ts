@@ -14,6 +14,7 @@ import { SimulatedProvider } from '../../lib/testing/index.js';
 import { ProviderRegistry } from '../../lib/client/provider.registry.js';
 import { InferenceRouter } from '../../lib/canary/inference.router.js';
 import { ModelCatalog } from '../../lib/model/model-catalog.js';
+import { InferenceTelemetry } from '../../lib/telemetry/inference.telemetry.js';
 
 let sim: SimulatedProvider;
 beforeAll(async () => {
@@ -110,6 +111,7 @@ describe('decorator metadata', () => {
       InflightRegistry,
       InferenceRouter,
       ModelCatalog,
+      InferenceTelemetry,
     ]);
   });
 });

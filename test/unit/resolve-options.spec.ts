@@ -162,6 +162,31 @@ const badConfigs: [string, unknown, RegExp][] = [
     /shutdown\.abandonedExitCode must be an integer exit code from 1 to 125, got 300/,
   ],
   [
+    'negative price',
+    good({ prices: { 'gpt-4.1': { input: -1, output: 8 } } }),
+    /providers\.next\.prices\.gpt-4\.1\.input must be a number of US dollars per million tokens, 0 or more, got -1/,
+  ],
+  [
+    'price without output',
+    good({ prices: { 'gpt-4.1': { input: 2 } } }),
+    /providers\.next\.prices\.gpt-4\.1\.output must be a number of US dollars per million tokens/,
+  ],
+  [
+    'logical model mapped to an unknown provider',
+    good({}, { models: { chat: { nxt: 'gpt-4.1' } } }),
+    /models\.chat\.nxt is not a known option\. Known options here: next/,
+  ],
+  [
+    'logical model mapped to an empty name',
+    good({}, { models: { chat: { next: ' ' } } }),
+    /models\.chat\.next must be a non-empty model name/,
+  ],
+  [
+    'telemetry provider without getMeter',
+    good({}, { telemetry: { meterProvider: {} } }),
+    /telemetry\.meterProvider must be an OpenTelemetry provider with a getMeter\(\) method/,
+  ],
+  [
     'unknown shutdown option',
     good({}, { shutdown: { drainTimeout: 30_000 } }),
     /shutdown\.drainTimeout is not a known option\. Known options here: readinessDelayMs, drainTimeoutMs/,
