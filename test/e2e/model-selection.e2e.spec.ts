@@ -48,6 +48,20 @@ class LabController {
     return { model };
   }
 
+  /** A tight budget from the decorator. */
+  @InferenceModel({ model: 'chat', timeouts: { headersMs: 100 } })
+  @Post('hurried')
+  async hurried() {
+    return this.inference.chat(prompt, { maxRetries: 0 }).then(
+      (result) => ({ ok: true, provider: result.inference.provider }),
+      (error: { code?: string; phase?: string }) => ({
+        ok: false,
+        code: error.code,
+        phase: error.phase,
+      }),
+    );
+  }
+
   /** Pinned by the decorator to the new provider. */
   @InferenceModel({ model: 'chat', provider: 'next' })
   @Post('pinned')
@@ -127,6 +141,15 @@ describe.each(Object.keys(adapters) as AdapterName[])('@InferenceModel on %s', (
   it('carries the selection into a stream started after an await', async () => {
     expect(await call('GET', '/lab/stream')).toEqual({ model: 'gpt-4.1' });
     expect(sent(legacy)).toMatchObject({ model: 'gpt-4.1', stream: true });
+  });
+
+  it('applies the route’s timeouts when the call gives none', async () => {
+    legacy.configure({ latency: { firstByteMs: 1_000 } });
+    const started = performance.now();
+    const answer = await call('POST', '/lab/hurried');
+    legacy.configure({ latency: {} });
+    expect(answer).toEqual({ ok: false, code: 'upstream_timeout', phase: 'headers' });
+    expect(performance.now() - started).toBeLessThan(800);
   });
 
   it('pins a route to a provider, with the logical model mapped for it', async () => {
