@@ -22,15 +22,18 @@ export interface CallEnd {
 /** The attribute sets one kind of call records with, built once (see `InferenceTelemetry`). */
 export interface CallAttributes {
   base: Attributes;
+  /** The span's: `base` and where the provider lives. */
+  span: Attributes;
   input: Attributes;
   output: Attributes;
   exactCost: Attributes;
   estimatedCost: Attributes;
 }
 
-export function callAttributes(base: Attributes): CallAttributes {
+export function callAttributes(base: Attributes, server: Attributes): CallAttributes {
   return {
     base,
+    span: { ...base, ...server },
     input: { ...base, [ATTR.tokenType]: 'input' },
     output: { ...base, [ATTR.tokenType]: 'output' },
     exactCost: { ...base, [ATTR.costEstimated]: false },

@@ -80,7 +80,7 @@ export class InferenceTelemetry implements OnModuleDestroy {
       this.#disabled = new DisabledCallTelemetry(
         this.#instruments,
         trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
-        callAttributes({}),
+        callAttributes({}, {}),
       );
     }
     const shutdownDuration = this.#meter.createHistogram(METRIC.shutdownDuration, {
@@ -107,15 +107,16 @@ export class InferenceTelemetry implements OnModuleDestroy {
   start(call: CallStart): CallTelemetry {
     if (this.#disabled) return this.#disabled;
     const attributes = this.#attributesOf(call);
-    const span = this.#tracer.startSpan(`chat ${call.model}`, { kind: SpanKind.CLIENT });
+    // The span's attributes go in with its start: the model sent, even one the metrics call `other`.
+    const spanAttributes =
+      attributes.span[ATTR.requestModel] === call.model
+        ? attributes.span
+        : { ...attributes.span, [ATTR.requestModel]: call.model };
+    const span = this.#tracer.startSpan(`chat ${call.model}`, {
+      kind: SpanKind.CLIENT,
+      attributes: spanAttributes,
+    });
     if (span.isRecording()) {
-      const server = new URL(call.origin);
-      span.setAttributes({
-        ...attributes.base,
-        [ATTR.requestModel]: call.model,
-        [ATTR.serverAddress]: server.hostname,
-        [ATTR.serverPort]: Number(server.port || (server.protocol === 'https:' ? 443 : 80)),
-      });
       if (call.maxTokens !== undefined) span.setAttribute(ATTR.maxTokens, call.maxTokens);
       if (call.temperature !== undefined) span.setAttribute(ATTR.temperature, call.temperature);
     }
@@ -138,7 +139,11 @@ export class InferenceTelemetry implements OnModuleDestroy {
         [ATTR.streaming]: call.streaming,
       };
       if (call.side) base[ATTR.side] = call.side;
-      set = callAttributes(base);
+      const server = new URL(call.origin);
+      set = callAttributes(base, {
+        [ATTR.serverAddress]: server.hostname,
+        [ATTR.serverPort]: Number(server.port || (server.protocol === 'https:' ? 443 : 80)),
+      });
       this.#attributeSets.set(key, set);
     }
     return set;
