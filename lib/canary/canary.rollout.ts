@@ -50,6 +50,8 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
   readonly #webhook: RolloutWebhook | undefined;
   readonly #listeners = new Set<RolloutListener>();
   readonly #replica = randomUUID();
+  /** How long a replica's published figures outlive it: past any phase they could belong to. */
+  readonly #metricsTtlMs: number;
   #state: RolloutState = IDLE_STATE;
   #metrics: PhaseMetrics | undefined;
   #readAt = -Infinity;
@@ -68,6 +70,11 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
     this.#options = options.canary;
     const canary = this.#options;
     this.#store = canary?.store ?? new MemoryRolloutStore(() => options.clock.now());
+    const longestPhaseMs = Math.max(
+      0,
+      ...(canary?.phases ?? []).map((phase) => phase.durationMs ?? 0),
+    );
+    this.#metricsTtlMs = 2 * longestPhaseMs + (canary?.staleAfterMs ?? 0);
     if (canary) {
       this.#machine = new RolloutMachine(canary);
       this.#criteria = { minSamples: canary.minSamples, ...canary.thresholds };
@@ -230,7 +237,7 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
           metrics.key,
           this.#replica,
           JSON.stringify(snapshotOf(metrics)),
-          this.#metricsTtl(),
+          this.#metricsTtlMs,
         );
       }
       if (!isActive(this.#state.status)) return;
@@ -396,11 +403,6 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
       },
       lastVerdict: this.#lastVerdict,
     };
-  }
-
-  #metricsTtl(): number {
-    const longest = Math.max(...this.#options!.phases.map((phase) => phase.durationMs ?? 0));
-    return 2 * longest + this.#options!.staleAfterMs;
   }
 
   #schedule(): void {

@@ -29,11 +29,6 @@ export class ModelCatalog {
     return [...this.#known].toSorted();
   }
 
-  /** Whether the name is a logical model (then `concrete()` maps it per provider). */
-  isLogical(model: string): boolean {
-    return this.#logical.has(model);
-  }
-
   /**
    * The provider's own name for `model`: the mapping of a logical model, or the name itself.
    * Undefined when a logical model has no mapping for that provider.

@@ -96,3 +96,35 @@ export function isSet(group: unknown, field: string): boolean {
 export function isDict(value: unknown): value is Dict {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * A map of extra headers: string values without line breaks, names lowercased. Names in
+ * `reserved` (those the client sets itself) are refused.
+ */
+export function resolveHeaders(
+  value: unknown,
+  path: string,
+  problems: Problems,
+  reserved: ReadonlySet<string> = new Set(),
+): Record<string, string> | undefined {
+  if (value === undefined) return {};
+  if (!isDict(value)) {
+    problems.push(M.notAnObject(path));
+    return undefined;
+  }
+  const headers: Record<string, string> = {};
+  let ok = true;
+  for (const [header, headerValue] of Object.entries(value)) {
+    const headerPath = `${path}.${header}`;
+    if (reserved.has(header.toLowerCase())) {
+      problems.push(M.reservedHeader(headerPath));
+      ok = false;
+    } else if (typeof headerValue !== 'string' || /[\r\n]/.test(headerValue)) {
+      problems.push(M.badHeader(headerPath));
+      ok = false;
+    } else {
+      headers[header.toLowerCase()] = headerValue;
+    }
+  }
+  return ok ? headers : undefined;
+}

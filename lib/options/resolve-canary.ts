@@ -15,6 +15,7 @@ import {
   isDict,
   positiveDuration,
   requiredString,
+  resolveHeaders,
   resolveNumbers,
   type Problems,
 } from './option-checks.js';
@@ -339,21 +340,8 @@ function resolveWebhook(value: unknown, problems: Problems): ResolvedCanaryOptio
     0,
     problems,
   );
-  const headers: Record<string, string> = {};
-  if (value.headers !== undefined) {
-    if (!isDict(value.headers)) {
-      problems.push(M.notAnObject(`${path}.headers`));
-    } else {
-      for (const [name, headerValue] of Object.entries(value.headers)) {
-        if (typeof headerValue !== 'string' || /[\r\n]/.test(headerValue)) {
-          problems.push(M.badHeader(`${path}.headers.${name}`));
-        } else {
-          headers[name.toLowerCase()] = headerValue;
-        }
-      }
-    }
-  }
-  if (!url || timeoutMs === undefined || retries === undefined) return undefined;
+  const headers = resolveHeaders(value.headers, `${path}.headers`, problems);
+  if (!url || timeoutMs === undefined || retries === undefined || !headers) return undefined;
   return { url, timeoutMs, retries, headers };
 }
 

@@ -29,6 +29,7 @@ import {
   isSet,
   positiveDuration,
   requiredString,
+  resolveHeaders,
   resolveNumbers,
   type Problems,
 } from './option-checks.js';
@@ -147,7 +148,7 @@ function resolveProvider(
           "Name a model, such as 'gpt-4.1', or leave the field out.",
           problems,
         );
-  const headers = resolveHeaders(raw.headers, `${path}.headers`, problems);
+  const headers = resolveHeaders(raw.headers, `${path}.headers`, problems, RESERVED_HEADERS);
   const timeouts = resolveNumbers<TimeoutOptions>(
     raw.timeouts,
     `${path}.timeouts`,
@@ -240,33 +241,6 @@ function resolveUrl(value: unknown, path: string, problems: Problems): URL | und
     return undefined;
   }
   return url;
-}
-
-function resolveHeaders(
-  value: unknown,
-  path: string,
-  problems: Problems,
-): Record<string, string> | undefined {
-  if (value === undefined) return {};
-  if (!isDict(value)) {
-    problems.push(M.notAnObject(path));
-    return undefined;
-  }
-  const headers: Record<string, string> = {};
-  let ok = true;
-  for (const [header, headerValue] of Object.entries(value)) {
-    const headerPath = `${path}.${header}`;
-    if (RESERVED_HEADERS.has(header.toLowerCase())) {
-      problems.push(M.reservedHeader(headerPath));
-      ok = false;
-    } else if (typeof headerValue !== 'string' || /[\r\n]/.test(headerValue)) {
-      problems.push(M.badHeader(headerPath));
-      ok = false;
-    } else {
-      headers[header.toLowerCase()] = headerValue;
-    }
-  }
-  return ok ? headers : undefined;
 }
 
 /**
