@@ -1,16 +1,15 @@
 import 'reflect-metadata';
 import type { INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CanaryRollout,
-  InferenceModule,
   InferenceService,
   runWithRequestContext,
   type StreamSummary,
 } from '../../lib/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { TEST_API_KEY } from '../support/inference-harness.js';
+import { startRolloutApp } from '../support/rollout-app.js';
 
 const request = {
   model: 'gpt-4.1',
@@ -31,25 +30,10 @@ describe('call cost', () => {
       usage: { promptTokens: 1_200, completionTokens: 300, cachedTokens: 200 },
     });
     const prices = { 'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8 } };
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        InferenceModule.forRoot({
-          providers: {
-            legacy: { baseUrl: provider.baseUrl, apiKey: TEST_API_KEY, prices },
-            next: { baseUrl: provider.baseUrl, apiKey: TEST_API_KEY, prices },
-          },
-          defaultProvider: 'legacy',
-          canary: {
-            stable: 'legacy',
-            canary: 'next',
-            phases: [{ weight: 50, durationMs: 3_600_000 }],
-            warmup: { probes: 0 },
-            autoStart: true,
-          },
-        }),
-      ],
-    }).compile();
-    app = await moduleRef.init();
+    app = await startRolloutApp({
+      legacy: { baseUrl: provider.baseUrl, apiKey: TEST_API_KEY, prices },
+      next: { baseUrl: provider.baseUrl, apiKey: TEST_API_KEY, prices },
+    });
     service = app.get(InferenceService);
   });
   beforeEach(() => provider.configure({ latency: {} }));

@@ -1,12 +1,10 @@
 import 'reflect-metadata';
-import { Test } from '@nestjs/testing';
 import type { INestApplicationContext } from '@nestjs/common';
 import { createServer, type IncomingMessage } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   bucketOf,
   CanaryRollout,
-  InferenceModule,
   InferenceService,
   runWithRequestContext,
   type CanaryOptions,
@@ -14,6 +12,7 @@ import {
 } from '../../lib/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { CapturingLogger, collect, hello, TEST_API_KEY } from '../support/inference-harness.js';
+import { startRolloutApp } from '../support/rollout-app.js';
 import { waitFor } from '../support/wait-for.js';
 
 interface Setup {
@@ -35,26 +34,11 @@ async function setup(canary: Partial<CanaryOptions> = {}): Promise<Setup> {
     defaultModel,
     retry: { maxRetries: 0 },
   });
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      InferenceModule.forRoot({
-        providers: { legacy: provider(legacy, 'legacy-model'), next: provider(next, 'next-model') },
-        defaultProvider: 'legacy',
-        canary: {
-          stable: 'legacy',
-          canary: 'next',
-          phases: [{ weight: 50, durationMs: 3_600_000 }],
-          warmup: { probes: 0 },
-          fastFail: false,
-          autoStart: true,
-          ...canary,
-        },
-      }),
-    ],
-  })
-    .setLogger(logger)
-    .compile();
-  const app = await moduleRef.init();
+  const app = await startRolloutApp(
+    { legacy: provider(legacy, 'legacy-model'), next: provider(next, 'next-model') },
+    { fastFail: false, ...canary },
+    logger,
+  );
   return {
     app,
     service: app.get(InferenceService),

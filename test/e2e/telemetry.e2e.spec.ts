@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import type { INestApplicationContext } from '@nestjs/common';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InferenceModule, InferenceService, runWithRequestContext } from '../../lib/index.js';
+import { InferenceService, runWithRequestContext } from '../../lib/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { TEST_API_KEY } from '../support/inference-harness.js';
+import { startRolloutApp } from '../support/rollout-app.js';
 import { InMemoryOtel } from '../support/otel-sdk.js';
 
 const prompt = { messages: [{ role: 'user' as const, content: 'Recommend a book' }] };
@@ -38,22 +38,10 @@ describe('telemetry with an in-memory OpenTelemetry SDK registered', () => {
       retry: { baseDelayMs: 1, maxDelayMs: 5 },
       prices: { [model]: { input: 1, output: 2 } },
     });
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        InferenceModule.forRoot({
-          providers: { legacy: provider(legacy, 'gpt-4.1'), next: provider(next, 'deepseek-v3.2') },
-          defaultProvider: 'legacy',
-          canary: {
-            stable: 'legacy',
-            canary: 'next',
-            phases: [{ weight: 25, durationMs: 3_600_000 }],
-            warmup: { probes: 0 },
-            autoStart: true,
-          },
-        }),
-      ],
-    }).compile();
-    app = await moduleRef.init();
+    app = await startRolloutApp(
+      { legacy: provider(legacy, 'gpt-4.1'), next: provider(next, 'deepseek-v3.2') },
+      { phases: [{ weight: 25, durationMs: 3_600_000 }] },
+    );
     service = app.get(InferenceService);
   });
   beforeEach(() => otel.spans.reset());
