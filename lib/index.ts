@@ -39,11 +39,12 @@ export {
   InferenceShutdownError,
   InferenceStreamError,
   InferenceTimeoutError,
+  faultOf,
   httpStatusOf,
   openAiErrorBody,
   toHttpException,
 } from './errors/index.js';
-export type { FailurePhase } from './errors/index.js';
+export type { Fault, FailurePhase, UpstreamErrorBody } from './errors/index.js';
 export { InferenceOptionsError } from './options/index.js';
 export type {
   CallTimeoutOptions,

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { outcomeOf } from './canary/call-outcome.js';
 import { InferenceRouter, type RouteDecision } from './canary/inference.router.js';
 import { ModelCatalog } from './model/model-catalog.js';
 import type { CallTelemetry } from './telemetry/call-telemetry.js';
@@ -17,7 +16,12 @@ import { ProviderRegistry } from './client/provider.registry.js';
 import { InflightRegistry } from './lifecycle/inflight.registry.js';
 import { currentRequestContext } from './context/request-context.js';
 import { requestIdFrom } from './context/request-id.js';
-import { InferenceAbortedError, InferenceRequestError } from './errors/index.js';
+import {
+  faultOf,
+  InferenceAbortedError,
+  InferenceError,
+  InferenceRequestError,
+} from './errors/index.js';
 import { CALL_TIMEOUT_FIELDS, type CallTimeoutOptions } from './options/index.js';
 
 export interface ChatCallOptions {
@@ -288,9 +292,18 @@ function withRouteDefaults<T extends ChatCallOptions>(options: T): T {
   };
 }
 
-/** A failed canary call goes to the stable provider, unless the caller or the app stopped it. */
+/**
+ * A failed canary call goes to the stable provider when the provider failed, or refused the
+ * request with a 4xx that stable may accept; not when the caller or the app stopped it, nor when
+ * the request was invalid before it was sent.
+ */
 function canFallBack(decision: RouteDecision, error: unknown): boolean {
-  return decision.fallback !== undefined && outcomeOf(error) !== undefined;
+  if (decision.fallback === undefined) return false;
+  const fault = faultOf(error);
+  return (
+    fault === 'provider' ||
+    (fault === 'client' && error instanceof InferenceError && error.status !== undefined)
+  );
 }
 
 /** A stream's latency for the judge: until the first chunk, or the whole call without one. */

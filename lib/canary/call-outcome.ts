@@ -1,9 +1,9 @@
-import { InferenceError } from '../errors/index.js';
+import { faultOf, InferenceError } from '../errors/index.js';
 
 /**
- * What the judge counts of a call: a success, or a failure with its error code. Calls the caller
- * cancelled, and calls stopped by the app's own shutdown, say nothing about the provider and are
- * not counted (`undefined`).
+ * What the judge counts of a call: a success, or a failure with its error code. Only the
+ * provider's faults count (`faultOf`): calls the caller cancelled, calls stopped by the app's own
+ * shutdown and requests at fault say nothing about the provider (`undefined`).
  */
 export const OUTCOME_CODES = [
   'success',
@@ -28,13 +28,8 @@ export const RATE_LIMITED = INDEX.get('upstream_rate_limited')!;
 /** The index of a call's outcome in `OUTCOME_CODES`; undefined when the call is not judged. */
 export function outcomeOf(error: unknown): number | undefined {
   if (error === undefined) return SUCCESS;
-  if (error instanceof InferenceError) {
-    if (error.phase === 'aborted' || error.phase === 'shutdown' || error.phase === 'request') {
-      return undefined;
-    }
-    return INDEX.get(error.code) ?? OTHER;
-  }
-  return OTHER;
+  if (faultOf(error) !== 'provider') return undefined;
+  return error instanceof InferenceError ? (INDEX.get(error.code) ?? OTHER) : OTHER;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   InferenceTimeoutError,
   redactSecrets,
   type FailurePhase,
+  type UpstreamErrorBody,
 } from '../errors/index.js';
 import type { AttemptTimeout } from './attempt-scope.js';
 import type { CallScope } from './call-scope.js';
@@ -144,7 +145,8 @@ export function statusFailure(
   const verdict = shouldRetryHeader(headers);
   const retryable = verdict ?? RETRYABLE_STATUSES.has(status);
   // Redact before truncating, so no part of a key survives a cut.
-  const detail = upstreamMessage(redact(body, ctx));
+  const upstream = upstreamError(redact(body, ctx));
+  const detail = upstream?.message ?? quote(body, ctx);
   const message = `Provider "${ctx.provider}" answered ${status}${detail ? `: ${detail}` : '.'}`;
   const Type = status === 429 ? InferenceRateLimitError : InferenceHttpError;
   return new Type(message, {
@@ -156,6 +158,7 @@ export function statusFailure(
     status,
     retryable,
     retryAfterMs: retryAfterMs(headers, nowMs),
+    upstream,
   });
 }
 
@@ -175,22 +178,38 @@ function timeout(
   );
 }
 
-/** The `error.message` of an OpenAI-style error body, else the body's start. */
-function upstreamMessage(body: string): string {
-  const text = body.trim();
-  if (text === '') return '';
+/**
+ * The fields of an error body, as providers send them: OpenAI's `{"error":{message,type,code,
+ * param}}`, and the looser `{"error":"..."}` or `{"message":"..."}`. Undefined when the body is
+ * not JSON or names none of them. `body` is redacted already.
+ */
+function upstreamError(body: string): UpstreamErrorBody | undefined {
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as {
-      error?: { message?: unknown } | string;
-      message?: unknown;
-    };
-    const message =
-      typeof parsed.error === 'object' ? parsed.error?.message : (parsed.error ?? parsed.message);
-    if (typeof message === 'string') return truncate(message);
+    parsed = JSON.parse(body);
   } catch {
-    // not JSON: quote the start of the text
+    return undefined;
   }
-  return truncate(text);
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { error, message } = parsed as { error?: unknown; message?: unknown };
+  const fields: Record<string, unknown> =
+    typeof error === 'object' && error !== null
+      ? (error as Record<string, unknown>)
+      : { message: error ?? message };
+  const result: UpstreamErrorBody = {};
+  for (const name of ['message', 'type', 'code', 'param'] as const) {
+    const value = fields[name];
+    // Some providers send numeric codes; they reach the caller as text.
+    if (typeof value === 'string' || typeof value === 'number') {
+      result[name] = name === 'message' ? truncate(String(value)) : String(value).slice(0, 200);
+    }
+  }
+  return Object.keys(result).length > 0 ? result : undefined;
+}
+
+/** The start of a body that is not an OpenAI-style error, redacted. */
+function quote(body: string, ctx: FailureContext): string {
+  return truncate(redact(body.trim(), ctx));
 }
 
 function redact(text: string, ctx: FailureContext): string {

@@ -1,13 +1,13 @@
-import { InferenceError } from '../errors/index.js';
+import { faultOf } from '../errors/index.js';
 
 /** Consecutive failed calls after which a provider counts as unusable, until one succeeds. */
 export const UNUSABLE_AFTER_FAILURES = 5;
 
 /**
  * Whether a provider looks usable, from the outcome of real calls and probes: it is not after
- * five calls in a row failed for the provider's own reasons (connection, timeouts, 5xx, 429,
- * broken streams). Cancellations, bad requests and the app's own shutdown say nothing about the
- * provider and are not counted.
+ * five calls in a row failed for the provider's own reasons (`faultOf(error) === 'provider'`).
+ * Cancellations, bad requests and the app's own shutdown say nothing about the provider and are
+ * not counted.
  */
 export class ProviderHealth {
   #consecutiveFailures = 0;
@@ -31,13 +31,8 @@ export class ProviderHealth {
   }
 
   failed(error: unknown): void {
-    if (!(error instanceof InferenceError)) return;
-    if (error.phase === 'aborted' || error.phase === 'shutdown' || error.phase === 'request')
-      return;
-    if (error.status !== undefined && error.status >= 400 && error.status < 500) {
-      if (error.status !== 408 && error.status !== 429) return;
-    }
+    if (faultOf(error) !== 'provider') return;
     this.#consecutiveFailures++;
-    this.#lastFailure = error.code;
+    this.#lastFailure = (error as { code?: string }).code ?? 'other';
   }
 }

@@ -11,7 +11,8 @@ export {
   InferenceStreamError,
   InferenceTimeoutError,
 } from './inference.error.js';
-export type { FailurePhase, InferenceErrorDetails } from './inference.error.js';
+export type { FailurePhase, InferenceErrorDetails, UpstreamErrorBody } from './inference.error.js';
+export { faultOf, type Fault } from './fault-of.js';
 export { redactSecrets } from './redact.js';
 export { httpStatusOf, openAiErrorBody, toHttpException } from './to-http-exception.js';
 export { InferenceExceptionFilter } from './inference-exception.filter.js';

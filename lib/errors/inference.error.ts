@@ -9,6 +9,17 @@ export type FailurePhase =
   | 'aborted' // the caller cancelled
   | 'shutdown'; // the application is draining
 
+/**
+ * The provider's own words from an OpenAI-style error body (`{"error":{...}}`), kept as sent (the
+ * message redacted of secrets), so a gateway can pass them on to its clients.
+ */
+export interface UpstreamErrorBody {
+  message?: string;
+  type?: string;
+  code?: string;
+  param?: string;
+}
+
 export interface InferenceErrorDetails {
   provider: string;
   requestId: string;
@@ -22,6 +33,8 @@ export interface InferenceErrorDetails {
   attempts?: number;
   /** A delay the provider asked for before a retry, in milliseconds. */
   retryAfterMs?: number;
+  /** The provider's error body fields, when it answered with an OpenAI-style error. */
+  upstream?: UpstreamErrorBody;
   cause?: unknown;
 }
 
@@ -39,6 +52,7 @@ export abstract class InferenceError extends Error {
   readonly upstreamRequestId?: string;
   attempts: number;
   readonly retryAfterMs?: number;
+  readonly upstream?: UpstreamErrorBody;
 
   constructor(message: string, details: InferenceErrorDetails) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -51,6 +65,7 @@ export abstract class InferenceError extends Error {
     this.upstreamRequestId = details.upstreamRequestId;
     this.attempts = details.attempts ?? 1;
     this.retryAfterMs = details.retryAfterMs;
+    this.upstream = details.upstream;
   }
 
   toJSON(): Record<string, unknown> {
@@ -66,6 +81,7 @@ export abstract class InferenceError extends Error {
       upstreamRequestId: this.upstreamRequestId,
       attempts: this.attempts,
       retryAfterMs: this.retryAfterMs,
+      upstream: this.upstream,
     };
   }
 }
