@@ -23,6 +23,8 @@ import {
   InferenceRequestError,
 } from './errors/index.js';
 import { CALL_TIMEOUT_FIELDS, type CallTimeoutOptions } from './options/index.js';
+import { headerProblem } from './options/header-rules.js';
+import { costOfCall } from './pricing/call-cost.js';
 
 export interface ChatCallOptions {
   /** Send this call to the named provider: it then bypasses the router (and any canary rollout). */
@@ -50,9 +52,9 @@ export interface StreamCallOptions extends ChatCallOptions {
  * Chat completions against the configured OpenAI-compatible providers, with retries, timeouts,
  * typed errors and cancellation. A call that names no provider goes where the router sends it
  * (`CanaryRouter`: the stable or the canary side of a rollout); a canary call that fails before
- * any byte reached the caller is retried once on the stable provider. Every call is tracked in
- * flight: while the app drains, a call made by an in-flight request goes ahead, and any other
- * call fails with a retryable `InferenceShutdownError`.
+ * any byte reached the caller is retried once on the stable provider, within the call's own
+ * deadline. Every call is tracked in flight: while the app drains, a call made by an in-flight
+ * request goes ahead, and any other call fails with a retryable `InferenceShutdownError`.
  */
 @Injectable()
 export class InferenceService {
@@ -72,71 +74,90 @@ export class InferenceService {
     const requestId = this.#requestId(options);
     options = withRouteDefaults(options);
     const decision = this.#route(requestId, options);
+    checkCallOptions(options, requestId, decision.provider);
+    const budget = this.#budget(decision, requestId, options);
+    let fellBack = false;
     try {
-      return await this.#chatVia(decision, request, requestId, options);
+      return await this.#chatVia(decision, request, requestId, options, budget.deadline, () => {
+        fellBack = this.#leavesRoomFor(budget);
+        return fellBack;
+      });
     } catch (error) {
-      if (!canFallBack(decision, error)) throw error;
-      const result = await this.#chatVia(fallbackOf(decision), request, requestId, options);
-      result.inference.fallbackFrom = decision.provider;
-      return result;
+      if (!fellBack) throw error;
     }
+    const fallback = fallbackOf(decision);
+    const result = await this.#chatVia(fallback, request, requestId, options, budget.deadline);
+    result.inference.fallbackFrom = decision.provider;
+    return result;
   }
 
   /**
    * A streamed completion, as an Observable and an async iterable of chunks. Nothing is sent
-   * until it is subscribed or iterated; bad input is reported at once, when `stream()` is called.
-   * A canary stream that fails before its first chunk continues on the stable provider; after a
-   * chunk reached the caller it never does, so no token is sent twice.
+   * until it is subscribed or iterated, and it can be consumed once (`tee()` gives a second
+   * consumer of the same upstream call); bad input is reported at once, when `stream()` is
+   * called. A canary stream that fails before its first chunk continues on the stable provider,
+   * within the call's deadline; after a chunk reached the caller it never does, so no token is
+   * sent twice.
    */
   stream(request: ChatCompletionRequest, options: StreamCallOptions = {}): InferenceStream {
     const requestId = this.#requestId(options);
     options = withRouteDefaults(options);
     const decision = this.#route(requestId, options);
+    checkCallOptions(options, requestId, decision.provider);
     const client = this.providers.get(decision.provider, requestId);
-    const resolved = this.#resolve(request, client, requestId, options);
+    const resolved = this.#resolve(request, client, requestId);
     return new InferenceStream((signal) =>
       this.#routedStream(decision, client, resolved, request, requestId, options, signal),
     );
   }
 
-  /** One call on the side `decision` names: recorded for the router and in telemetry. */
+  /**
+   * One call on the side `decision` names. When it fails in a way that may fall back,
+   * `fallsBack` is asked whether the call continues on the stable provider.
+   */
   async #chatVia(
     decision: RouteDecision,
     request: ChatCompletionRequest,
     requestId: string,
     options: ChatCallOptions,
+    deadline: number,
+    fallsBack?: () => boolean,
   ): Promise<ChatCompletionResult> {
     const client = this.providers.get(decision.provider, requestId);
-    const resolved = this.#resolve(request, client, requestId, options);
+    const resolved = this.#resolve(request, client, requestId);
     const telemetry = this.#startTelemetry(client, resolved, decision, false);
     const startedAt = performance.now();
+    let result: ChatCompletionResult;
     try {
-      const result = await client.chat(resolved, {
+      result = await client.chat(resolved, {
         ...options,
         requestId,
+        deadline,
         signals: [options.signal],
         track: this.inflight.trackCall(requestId, client.name, resolved.model),
         onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
       });
-      const { inference } = result;
-      if (decision.side) inference.side = decision.side;
-      this.router.record(decision, undefined, inference.durationMs, inference.cost?.usd);
-      telemetry.end({
-        durationMs: inference.durationMs,
-        usage: inference.usage,
-        cost: inference.cost,
-        responseModel: result.model,
-        responseId: result.id,
-        finishReason: result.choices[0]?.finish_reason,
-      });
-      return result;
     } catch (error) {
       const durationMs = performance.now() - startedAt;
-      this.router.record(decision, error, durationMs);
-      if (canFallBack(decision, error)) telemetry.fallback(decision.fallback!, error);
-      telemetry.end({ error, durationMs });
+      if (fallsBack !== undefined && canFallBack(decision, error) && fallsBack()) {
+        telemetry.fallback(decision.fallback!, error);
+      }
+      this.#ended(decision, telemetry, { error, durationMs, latencyMs: durationMs });
       throw error;
     }
+    const { inference } = result;
+    if (decision.side) inference.side = decision.side;
+    inference.cost = costOfCall(client.options.prices, resolved.model, inference.usage);
+    this.#ended(decision, telemetry, {
+      durationMs: inference.durationMs,
+      latencyMs: inference.durationMs,
+      usage: inference.usage,
+      cost: inference.cost,
+      responseModel: result.model,
+      responseId: result.id,
+      finishReason: result.choices[0]?.finish_reason,
+    });
+    return result;
   }
 
   async *#routedStream(
@@ -148,11 +169,23 @@ export class InferenceService {
     options: StreamCallOptions,
     signal: AbortSignal,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    const budget = this.#budget(decision, requestId, options);
     let fellBack = false;
     try {
-      yield* this.#streamVia(decision, client, resolved, requestId, options, signal, () => {
-        fellBack = true; // the caller's onEnd waits for the fallback's end
-      });
+      yield* this.#streamVia(
+        decision,
+        client,
+        resolved,
+        requestId,
+        options,
+        signal,
+        budget.deadline,
+        () => {
+          // Told instead of the caller's onEnd; the caller's waits for the fallback's end.
+          fellBack = this.#leavesRoomFor(budget);
+          return fellBack;
+        },
+      );
       return;
     } catch (error) {
       if (!fellBack) throw error;
@@ -162,19 +195,21 @@ export class InferenceService {
     yield* this.#streamVia(
       fallback,
       stable,
-      this.#resolve(request, stable, requestId, options),
+      this.#resolve(request, stable, requestId),
       requestId,
       {
         ...options,
         onEnd: (summary) => options.onEnd?.({ ...summary, fallbackFrom: client.name }),
       },
       signal,
+      budget.deadline,
     );
   }
 
   /**
-   * One stream on the side `decision` names. `onFallback` is told, instead of the caller's
-   * `onEnd`, when the stream failed before its first chunk and will continue elsewhere.
+   * One stream on the side `decision` names. When it fails before its first chunk in a way that
+   * may fall back, `fallsBack` is asked whether the call continues elsewhere; if it does, the
+   * caller's `onEnd` is left to the fallback.
    */
   #streamVia(
     decision: RouteDecision,
@@ -183,29 +218,42 @@ export class InferenceService {
     requestId: string,
     options: StreamCallOptions,
     signal: AbortSignal,
-    onFallback?: () => void,
+    deadline: number,
+    fallsBack?: () => boolean,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const telemetry = this.#startTelemetry(client, resolved, decision, true);
     return client.stream(resolved, {
       ...options,
       requestId,
+      deadline,
       signals: [options.signal, signal],
       track: this.inflight.trackCall(requestId, client.name, resolved.model),
       onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
       onEnd: (summary) => {
+        if (decision.side) summary.side = decision.side;
+        // A stream that never opened was not billed; one cut short is estimated.
+        const opened = summary.timeToHeadersMs !== undefined;
+        summary.cost = costOfCall(
+          client.options.prices,
+          resolved.model,
+          summary.usage,
+          opened || summary.outcome !== 'failed'
+            ? { promptCharacters: JSON.stringify(resolved.messages).length, chunks: summary.chunks }
+            : undefined,
+        );
         // One the caller ended is not judged (its cost still counts).
         const error = summary.outcome === 'aborted' ? (summary.error ?? CANCELLED) : summary.error;
-        this.router.record(decision, error, latencyOf(summary), summary.cost?.usd);
-        if (decision.side) summary.side = decision.side;
-        const fallsBack =
-          onFallback !== undefined &&
+        const continues =
+          fallsBack !== undefined &&
           summary.chunks === 0 &&
           summary.outcome === 'failed' &&
-          canFallBack(decision, summary.error);
-        if (fallsBack) telemetry.fallback(decision.fallback!, summary.error);
-        telemetry.end({
+          canFallBack(decision, summary.error) &&
+          fallsBack();
+        if (continues) telemetry.fallback(decision.fallback!, summary.error);
+        this.#ended(decision, telemetry, {
           error: summary.outcome === 'completed' ? undefined : error,
           durationMs: summary.durationMs,
+          latencyMs: summary.timeToFirstChunkMs ?? summary.durationMs,
           usage: summary.usage,
           cost: summary.cost,
           responseModel: summary.model,
@@ -213,10 +261,15 @@ export class InferenceService {
           timeToFirstChunkMs: summary.timeToFirstChunkMs,
           chunks: summary.chunks,
         });
-        if (fallsBack) onFallback();
-        else options.onEnd?.(summary);
+        if (!continues) options.onEnd?.(summary);
       },
     });
+  }
+
+  /** Where every call's end is recorded, unary or streamed: for the router and in telemetry. */
+  #ended(decision: RouteDecision, telemetry: CallTelemetry, end: CallEnd): void {
+    this.router.record(decision, end.error, end.latencyMs, end.cost?.usd);
+    telemetry.end(end);
   }
 
   #startTelemetry(
@@ -236,13 +289,35 @@ export class InferenceService {
     });
   }
 
+  /** A call's one total budget, fallback included: the call's `totalMs`, else its first provider's. */
+  #budget(decision: RouteDecision, requestId: string, options: ChatCallOptions): CallBudget {
+    const totalMs =
+      options.timeouts?.totalMs ??
+      this.providers.get(decision.provider, requestId).options.timeouts.totalMs;
+    return { totalMs, deadline: this.providers.clock.now() + totalMs };
+  }
+
+  /** Whether enough of the budget is left for a fallback to be worth starting. */
+  #leavesRoomFor(budget: CallBudget): boolean {
+    return budget.deadline - this.providers.clock.now() >= budget.totalMs * FALLBACK_SHARE;
+  }
+
   #route(requestId: string, options: ChatCallOptions): RouteDecision {
     if (options.provider !== undefined) return { provider: options.provider };
-    return this.router.route({
-      requestId,
-      stickyKey: options.stickyKey,
-      headers: currentRequestContext()?.headers,
-    });
+    try {
+      return this.router.route({
+        requestId,
+        stickyKey: options.stickyKey,
+        headers: currentRequestContext()?.headers,
+      });
+    } catch (error) {
+      // The router runs the application's sticky-key function: its failure is the caller's.
+      if (error instanceof InferenceError) throw error;
+      throw new InferenceRequestError(
+        `The call could not be routed: ${error instanceof Error ? error.message : String(error)}`,
+        { provider: 'router', requestId, phase: 'request', retryable: false, cause: error },
+      );
+    }
   }
 
   /** The request as sent to `client`: validated, with the route's model and defaults filled in. */
@@ -250,22 +325,26 @@ export class InferenceService {
     request: ChatCompletionRequest,
     client: ProviderClient,
     requestId: string,
-    options: ChatCallOptions,
   ): ResolvedChatRequest {
-    return resolveRequest(
-      request,
-      client,
-      requestId,
-      options,
-      this.catalog,
-      currentRequestContext()?.model,
-    );
+    return resolveRequest(request, client, requestId, this.catalog, currentRequestContext()?.model);
   }
 
   #requestId(options: ChatCallOptions): string {
     return options.requestId ?? currentRequestContext()?.requestId ?? requestIdFrom(undefined);
   }
 }
+
+/** A call's total budget and the deadline it sets, shared by its fallback. */
+interface CallBudget {
+  totalMs: number;
+  deadline: number;
+}
+
+/** What is recorded of a call's end; `latencyMs` is what the judge reads (first chunk for streams). */
+type CallEnd = Parameters<CallTelemetry['end']>[0] & { latencyMs: number };
+
+/** A fallback starts only while at least this share of the call's total budget is left. */
+const FALLBACK_SHARE = 0.25;
 
 /** Where a failed canary call goes: the stable provider, in the same phase. */
 function fallbackOf(decision: RouteDecision): RouteDecision {
@@ -306,18 +385,12 @@ function canFallBack(decision: RouteDecision, error: unknown): boolean {
   );
 }
 
-/** A stream's latency for the judge: until the first chunk, or the whole call without one. */
-function latencyOf(summary: StreamSummary): number {
-  return summary.timeToFirstChunkMs ?? summary.durationMs;
-}
-
 const CALL_TIMEOUTS: ReadonlySet<string> = new Set(CALL_TIMEOUT_FIELDS);
 
 function resolveRequest(
   request: ChatCompletionRequest,
   client: ProviderClient,
   requestId: string,
-  options: ChatCallOptions,
   catalog: ModelCatalog,
   selection: ModelSelection | undefined,
 ): ResolvedChatRequest {
@@ -346,22 +419,6 @@ function resolveRequest(
       `Model "${named}" has no name for provider "${client.name}". Add models.${named}.${client.name} to the module options.`,
     );
   }
-  for (const [field, value] of options.timeouts ? Object.entries(options.timeouts) : []) {
-    if (!CALL_TIMEOUTS.has(field)) {
-      throw invalid(
-        `Call option timeouts.${field} is not supported: only ${CALL_TIMEOUT_FIELDS.join(', ')} can be set per call (connectMs is set per provider).`,
-      );
-    }
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw invalid(`Call option timeouts.${field} must be a positive number of milliseconds.`);
-    }
-  }
-  if (
-    options.maxRetries !== undefined &&
-    (!Number.isInteger(options.maxRetries) || options.maxRetries < 0)
-  ) {
-    throw invalid('Call option maxRetries must be an integer ≥ 0.');
-  }
   const temperature = request.temperature ?? selection?.temperature;
   const maxTokens = request.max_tokens ?? request.max_completion_tokens ?? selection?.maxTokens;
   const addsDefaults =
@@ -382,4 +439,45 @@ function resolveRequest(
     resolved.max_tokens = maxTokens;
   }
   return resolved;
+}
+
+/**
+ * The call's own options, checked once before anything is sent: a mistake in them is the
+ * caller's (`InferenceRequestError`), never a provider fault.
+ */
+function checkCallOptions(options: ChatCallOptions, requestId: string, provider: string): void {
+  const invalid = (reason: string) =>
+    new InferenceRequestError(reason, { provider, requestId, phase: 'request', retryable: false });
+  if (options.requestId !== undefined) {
+    if (
+      typeof options.requestId !== 'string' ||
+      options.requestId === '' ||
+      headerProblem('x-request-id', options.requestId)
+    ) {
+      throw invalid(
+        'Call option requestId must be a non-empty string without line breaks or control characters.',
+      );
+    }
+  }
+  for (const [name, value] of options.headers ? Object.entries(options.headers) : []) {
+    const problem = headerProblem(name, value);
+    if (problem) throw invalid(`Call option headers: ${problem}.`);
+  }
+  for (const [field, value] of options.timeouts ? Object.entries(options.timeouts) : []) {
+    if (!CALL_TIMEOUTS.has(field)) {
+      throw invalid(
+        `Call option timeouts.${field} is not supported: only ${CALL_TIMEOUT_FIELDS.join(', ')} can be set per call (connectMs is set per provider).`,
+      );
+    }
+    const min = field === 'headersMs' ? 0 : Number.MIN_VALUE; // headersMs: 0 turns it off
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+      throw invalid(`Call option timeouts.${field} must be a positive number of milliseconds.`);
+    }
+  }
+  if (
+    options.maxRetries !== undefined &&
+    (!Number.isInteger(options.maxRetries) || options.maxRetries < 0)
+  ) {
+    throw invalid('Call option maxRetries must be an integer ≥ 0.');
+  }
 }

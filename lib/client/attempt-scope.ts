@@ -1,29 +1,32 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from './clock.js';
 
-export type AttemptTimeout = 'headers' | 'idle';
+export type AttemptTimeout = 'headers' | 'first-chunk' | 'idle';
 
 /**
  * One attempt of a call, and the signal undici aborts it by. It is an EventEmitter with
  * `aborted` and `reason`, which undici accepts as a signal: an `AbortController` costs several
  * microseconds per call, a measurable share of a loopback request.
  *
- * It records when its headers are due and since when it has been waiting for body bytes; the
- * call's single alarm (see `CallScope`) reads these and times the attempt out. Recording costs
- * no timer operation, so a stream pays nothing per chunk for its idle timeout.
+ * It records when its budgets are due: the response headers (when `headersMs` is set), a
+ * stream's first chunk, and since when it has been waiting for the upstream's next bytes. The
+ * call's single alarm (see `CallScope`) reads these and times the attempt out. Recording costs no
+ * timer operation, so a stream pays nothing per chunk for its idle timeout.
  */
 export class AttemptScope extends EventEmitter {
   aborted = false;
   reason: unknown = undefined;
-  /** When the response headers are due, while they are awaited. */
+  /** When the response headers are due, while they are awaited and `headersMs` is set. */
   headersDue: number | undefined;
+  /** When a stream's first chunk is due, until it arrives. The idle budget starts after it. */
+  firstChunkDue: number | undefined;
   /** Since when the client has been waiting for the upstream's next bytes, while it waits. */
   waitingSince: number | undefined;
   #timedOut: AttemptTimeout | undefined;
 
   constructor(
     private readonly clock: Clock,
-    private readonly headersMs: number,
+    private readonly budgets: { headersMs: number; firstChunkMs: number },
   ) {
     super();
   }
@@ -48,9 +51,11 @@ export class AttemptScope extends EventEmitter {
     this.abort(new Error(`${kind} timeout`));
   }
 
-  /** The request is sent: its headers are due within `headersMs`. */
-  armHeaders(): void {
-    this.headersDue = this.clock.now() + this.headersMs;
+  /** The request is sent: its headers are due (if bounded), and a stream's first chunk. */
+  armHeaders(stream: boolean): void {
+    const now = this.clock.now();
+    if (this.budgets.headersMs > 0) this.headersDue = now + this.budgets.headersMs;
+    if (stream) this.firstChunkDue = now + this.budgets.firstChunkMs;
   }
 
   /** The headers arrived (or the request failed). */
@@ -58,19 +63,25 @@ export class AttemptScope extends EventEmitter {
     this.headersDue = undefined;
   }
 
-  /** The client is now waiting for the upstream's next bytes. Time the caller spends not reading does not count. */
+  /**
+   * The client is now waiting for the upstream's next bytes. Time the caller spends not reading
+   * does not count; a wait that is already running goes on (bytes that were not progress, such
+   * as SSE comments, do not restart it). Before a stream's first chunk, its own budget applies.
+   */
   waiting(): void {
-    this.waitingSince = this.clock.now();
+    if (this.firstChunkDue === undefined) this.waitingSince ??= this.clock.now();
   }
 
-  /** The upstream delivered: the wait is over. */
+  /** The upstream made progress (body bytes, a stream event): the wait is over. */
   received(): void {
     this.waitingSince = undefined;
+    this.firstChunkDue = undefined;
   }
 
   /** The attempt is over: nothing of it is awaited any more, so the call's alarm leaves it alone. */
   settle(): void {
     this.headersDue = undefined;
+    this.firstChunkDue = undefined;
     this.waitingSince = undefined;
   }
 }

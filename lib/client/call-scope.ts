@@ -10,11 +10,14 @@ export type AbortCause = 'caller' | 'deadline' | 'shutdown';
  * aborts or the total budget runs out, the running attempt is aborted, or the backoff cut short,
  * and the scope remembers which of the two it was.
  *
- * Every budget (total deadline, the attempt's headers deadline, its idle wait) is watched by one
- * timer, the alarm. When it fires it times out whatever is due, then re-arms for the earliest
- * budget left, and never later than `min(headersMs, idleMs)` ahead: a wait or a request that
- * starts after the alarm was set cannot be due before it, so neither needs a timer of its own.
- * A unary call costs one `setTimeout` and one `clearTimeout`.
+ * Every budget (total deadline, the attempt's headers and first-chunk deadlines, its idle wait)
+ * is watched by one timer, the alarm. When it fires it times out whatever is due, then re-arms
+ * for the earliest budget left, and never later than the shortest budget ahead: a wait or a
+ * request that starts after the alarm was set cannot be due before it, so neither needs a timer
+ * of its own. A unary call costs one `setTimeout` and one `clearTimeout`.
+ *
+ * `deadline` may be given instead of being `totalMs` from now: a canary's fallback runs against
+ * the deadline of the call it continues.
  */
 export class CallScope {
   readonly startedAt: number;
@@ -33,10 +36,16 @@ export class CallScope {
     private readonly clock: Clock,
     private readonly timeouts: Readonly<TimeoutOptions>,
     callerSignals: readonly (AbortSignal | undefined)[] = [],
+    deadline?: number,
   ) {
     this.startedAt = clock.now();
-    this.deadline = this.startedAt + timeouts.totalMs;
-    this.#period = Math.min(timeouts.headersMs, timeouts.idleMs, timeouts.totalMs);
+    this.deadline = Math.min(this.startedAt + timeouts.totalMs, deadline ?? Infinity);
+    this.#period = Math.min(
+      timeouts.headersMs || Infinity,
+      timeouts.firstChunkMs,
+      timeouts.idleMs,
+      this.deadline - this.startedAt,
+    );
     this.#setAlarm(this.#period);
     this.#callerSignals = callerSignals.filter((signal) => signal !== undefined);
     for (const signal of this.#callerSignals) {
@@ -52,7 +61,7 @@ export class CallScope {
 
   /** A new attempt, aborted with the call. */
   startAttempt(): AttemptScope {
-    const attempt = new AttemptScope(this.clock, this.timeouts.headersMs);
+    const attempt = new AttemptScope(this.clock, this.timeouts);
     this.#attempt = attempt;
     if (this.#cause) attempt.abort(new Error(this.#cause));
     return attempt;
@@ -120,6 +129,10 @@ export class CallScope {
       if (attempt.headersDue !== undefined) {
         if (now >= attempt.headersDue) attempt.timeOut('headers');
         else next = Math.min(next, attempt.headersDue);
+      }
+      if (attempt.firstChunkDue !== undefined) {
+        if (now >= attempt.firstChunkDue) attempt.timeOut('first-chunk');
+        else next = Math.min(next, attempt.firstChunkDue);
       }
       if (attempt.waitingSince !== undefined) {
         const idleDue = attempt.waitingSince + this.timeouts.idleMs;

@@ -1,4 +1,4 @@
-import type { CallCost } from '../telemetry/call-cost.js';
+import type { CallCost } from '../pricing/call-cost.js';
 
 /**
  * The OpenAI chat-completions wire format, as far as the module reads it. Fields it does not

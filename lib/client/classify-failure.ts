@@ -7,6 +7,7 @@ import {
   InferenceIncompleteStreamError,
   InferenceProtocolError,
   InferenceRateLimitError,
+  InferenceRequestError,
   InferenceShutdownError,
   InferenceStreamError,
   InferenceTimeoutError,
@@ -93,6 +94,9 @@ export function classifyFailure(error: unknown, ctx: FailureContext): InferenceE
   }
 
   if (ctx.timedOut === 'headers') return timeout('headers', 'waiting for headers from', ctx, base);
+  if (ctx.timedOut === 'first-chunk') {
+    return timeout('first-chunk', 'waiting for the first chunk from', ctx, base);
+  }
   if (ctx.timedOut === 'idle') return timeout('idle', 'waiting for the next bytes from', ctx, base);
 
   if (error instanceof UpstreamFault) {
@@ -101,7 +105,7 @@ export function classifyFailure(error: unknown, ctx: FailureContext): InferenceE
         ? InferenceStreamError
         : error.kind === 'incomplete'
           ? InferenceIncompleteStreamError
-          : InferenceProtocolError;
+          : InferenceProtocolError; // protocol, too-large
     return new Type(`${capitalize(where)}: ${redact(error.message, ctx)}.`, {
       ...base,
       phase: 'body',
@@ -118,6 +122,13 @@ export function classifyFailure(error: unknown, ctx: FailureContext): InferenceE
 
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return timeout('connect', 'connecting to', ctx, base);
+  if (code === 'UND_ERR_INVALID_ARG') {
+    // undici refused the request before sending it (a header it cannot send): the caller's mistake.
+    return new InferenceRequestError(
+      `The request to ${where} could not be sent: ${redact((error as Error).message, ctx)}.`,
+      { ...base, phase: 'request', retryable: false },
+    );
+  }
 
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
     const phase: FailurePhase = CONNECT_CODES.has(code) ? 'connect' : ctx.phase;

@@ -2,12 +2,15 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { InferenceRequestError } from '../errors/index.js';
 import { INFERENCE_LOGGER_CONTEXT, INFERENCE_OPTIONS } from '../inference.constants.js';
 import type { ResolvedInferenceOptions } from '../options/index.js';
+import type { Clock } from './clock.js';
 import { ProviderClient } from './provider.client.js';
 
 /** Every configured upstream provider, by name; closes their pools when the app shuts down. */
 @Injectable()
 export class ProviderRegistry implements OnApplicationShutdown {
   readonly defaultProvider: string;
+  /** The module's time source: every call's deadline is on it. */
+  readonly clock: Clock;
   readonly #clients = new Map<string, ProviderClient>();
   readonly #closeBoundMs: number;
 
@@ -17,6 +20,7 @@ export class ProviderRegistry implements OnApplicationShutdown {
       this.#clients.set(name, new ProviderClient(provider, options.clock, options.random, logger));
     }
     this.defaultProvider = options.defaultProvider;
+    this.clock = options.clock;
     this.#closeBoundMs = options.shutdown.abandonGraceMs;
   }
 

@@ -1,9 +1,13 @@
 import type { InferenceError } from '../errors/index.js';
 import type { RetryOptions } from '../options/index.js';
 
+/** Timeouts after the request was sent: the provider may still be generating (and billing) it. */
+const GENERATING_TIMEOUTS: ReadonlySet<string> = new Set(['headers', 'first-chunk', 'idle']);
+
 /**
  * Decides whether a failed attempt is tried again, and after how long: exponential backoff with
  * full jitter, capped, or the provider's own `Retry-After`, and never past the call's deadline.
+ * An attempt that timed out after its request was sent is not retried unless `afterTimeout`.
  */
 export class RetryPolicy {
   constructor(
@@ -18,6 +22,13 @@ export class RetryPolicy {
    */
   nextDelay(error: InferenceError, attemptsMade: number, remainingMs: number): number | undefined {
     if (!error.retryable || attemptsMade > this.options.maxRetries) return undefined;
+    if (
+      !this.options.afterTimeout &&
+      error.code === 'upstream_timeout' &&
+      GENERATING_TIMEOUTS.has(error.phase)
+    ) {
+      return undefined;
+    }
     let delay: number;
     if (error.retryAfterMs !== undefined) {
       // A provider asking for a longer wait than we accept would only answer 429 again sooner.

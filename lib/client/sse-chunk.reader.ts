@@ -1,9 +1,10 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import type { ChatCompletionChunk } from './chat.types.js';
+import { DISCARD_BOUNDS, type BodyWatch } from './response-body.js';
 import { SseDecoder } from './sse.decoder.js';
 import { UpstreamFault } from './upstream-fault.js';
 
-const NO_WATCH = { waiting: () => undefined, received: () => undefined };
+const NO_WATCH: BodyWatch = { waiting: () => undefined, received: () => undefined };
 
 /** Error types a provider may put in a stream's error frame that are worth another attempt. */
 const TRANSIENT_FRAME = /overload|server_error|rate_limit|timeout|unavailable/i;
@@ -11,6 +12,8 @@ const TRANSIENT_FRAME = /overload|server_error|rate_limit|timeout|unavailable/i;
 /**
  * Pulls chat-completion chunks out of an SSE body one at a time, so the caller's pace is the
  * network's pace (no unbounded buffering). Ends at `[DONE]`; an end of body before it is a fault.
+ * Only events are progress for the idle and first-chunk budgets: a read that brings nothing but
+ * comments (`: keep-alive`) leaves the running wait as it is.
  */
 export class SseChunkReader {
   readonly #body: AsyncIterator<Uint8Array>;
@@ -19,10 +22,14 @@ export class SseChunkReader {
   #next = 0;
   #done = false;
 
-  /** @param watch told when the reader starts and stops waiting for the network (idle timeout). */
+  /**
+   * @param watch told when the reader starts and stops waiting for the network (idle timeout).
+   * @param destroy destroys the body, when what follows `[DONE]` runs past `DISCARD_BOUNDS`.
+   */
   constructor(
     body: AsyncIterable<Uint8Array>,
-    private readonly watch: { waiting(): void; received(): void } = NO_WATCH,
+    private readonly watch: BodyWatch = NO_WATCH,
+    private readonly destroy: () => void = () => undefined,
   ) {
     this.#body = body[Symbol.asyncIterator]();
   }
@@ -58,22 +65,34 @@ export class SseChunkReader {
   async fill(): Promise<void> {
     this.watch.waiting();
     const { value, done } = await this.#body.next();
-    this.watch.received();
     if (done) {
+      this.watch.received();
       throw new UpstreamFault('incomplete', 'the stream ended without [DONE]', true);
     }
     this.#events = this.#decoder.push(value);
     this.#next = 0;
+    if (this.#events.length > 0) this.watch.received();
   }
 
-  /** Reads what is left after `[DONE]`, so the socket goes back to the pool for reuse. */
-  async drain(): Promise<void> {
-    for (;;) {
-      this.watch.waiting();
-      const { done } = await this.#body.next();
-      this.watch.received();
-      if (done) return;
-    }
+  /**
+   * After `[DONE]`: reads what is left in the background, so the socket goes back to the pool,
+   * and destroys the body if the upstream keeps it open or sends too much. The call is over
+   * already: nothing here can fail it.
+   */
+  release(): void {
+    const timer = setTimeout(this.destroy, DISCARD_BOUNDS.maxMs);
+    timer.unref();
+    void (async () => {
+      let size = 0;
+      for (;;) {
+        const { value, done } = await this.#body.next();
+        if (done) return;
+        size += value.length;
+        if (size > DISCARD_BOUNDS.maxBytes) return this.destroy();
+      }
+    })()
+      .catch(() => undefined)
+      .finally(() => clearTimeout(timer));
   }
 
   /** A chunk; undefined for `[DONE]`; null for an event to skip. */
@@ -95,7 +114,8 @@ export class SseChunkReader {
       throw new UpstreamFault('protocol', 'a stream event is not a JSON object');
     }
     const record = parsed as Record<string, unknown>;
-    if (record.error !== undefined || event.event === 'error') {
+    // Some providers send `"error": null` on every chunk: only an error that is there is one.
+    if ((record.error !== undefined && record.error !== null) || event.event === 'error') {
       const error = (record.error ?? record) as Record<string, unknown>;
       const message = typeof error.message === 'string' ? error.message : 'no message';
       const kind = `${String(error.type ?? '')} ${String(error.code ?? '')}`;

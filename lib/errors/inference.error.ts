@@ -3,6 +3,7 @@ export type FailurePhase =
   | 'request' // the call was invalid before anything was sent
   | 'connect' // opening the connection to the provider
   | 'headers' // waiting for, or judging, the response status and headers
+  | 'first-chunk' // a stream waiting for its first chunk
   | 'body' // reading the response body
   | 'idle' // too long without a byte between body chunks
   | 'deadline' // the call's total time budget ran out

@@ -4,14 +4,27 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { RolloutStore } from '../canary/rollout.store.js';
 import type { CALL_TIMEOUT_FIELDS } from './option.defaults.js';
 
+/**
+ * What bounds a call. A unary call's response headers usually come only when the whole
+ * generation is done, so a unary call is bounded by `totalMs` until they arrive (and by `headersMs`
+ * if you set it), then by `idleMs` between body reads. A stream is bounded by `firstChunkMs` until
+ * its first chunk, then by `idleMs` between chunks. SSE comments (`: keep-alive`) are not progress:
+ * they reset neither budget. `totalMs` bounds everything: attempts, backoff and a fallback.
+ */
 export interface TimeoutOptions {
   /** Opening a TCP/TLS connection. Default 5,000 ms. */
   connectMs: number;
-  /** From sending the request to the response headers (the first byte). Default 60,000 ms. */
+  /**
+   * From sending the request to the response headers, for unary calls and streams. Default 0:
+   * no bound of its own (a unary generation may take minutes before its headers); set it when
+   * your provider sends headers at once.
+   */
   headersMs: number;
-  /** Longest silence between two body reads or stream chunks. Default 30,000 ms. */
+  /** Streams: from sending the request to the first chunk (comments do not count). Default 60,000 ms. */
+  firstChunkMs: number;
+  /** Longest silence between two body reads, or two stream chunks. Default 30,000 ms. */
   idleMs: number;
-  /** The whole call, retries and backoff included. Default 120,000 ms. */
+  /** The whole call: retries, backoff and a canary's fallback included. Default 120,000 ms. */
   totalMs: number;
 }
 
@@ -27,6 +40,12 @@ export interface RetryOptions {
   baseDelayMs: number;
   /** The largest backoff, and the largest `Retry-After` the client will honour. Default 8,000 ms. */
   maxDelayMs: number;
+  /**
+   * Retry an attempt that timed out after its request was sent (headers, first chunk or idle
+   * budget). Off by default: the provider may still be generating, and billing, the first one.
+   * Connect timeouts are always retried.
+   */
+  afterTimeout: boolean;
 }
 
 export interface PoolOptions {
@@ -43,8 +62,23 @@ export interface ProviderOptions {
   apiKey: string;
   /** The model used when neither the call nor the route names one. */
   defaultModel?: string;
-  /** Extra headers sent with every request to this provider. */
+  /**
+   * Extra headers sent with every request to this provider. Values of credential headers
+   * (`api-key`, `x-api-key`, `proxy-authorization`, any named in `secretHeaders`) are treated like
+   * `apiKey`: redacted from every message and log.
+   */
   headers?: Record<string, string>;
+  /** More header names in `headers` whose values are secrets. */
+  secretHeaders?: string[];
+  /**
+   * Ask for usage on streams by sending `stream_options: { include_usage: true }`, so cost is
+   * known (the extra chunk is dropped when the caller did not ask). Default true; set false for
+   * providers that refuse `stream_options`: usage is then taken from the stream when present,
+   * else estimated (and marked so).
+   */
+  streamUsage?: boolean;
+  /** The largest unary response body read, in bytes; a larger one fails the call. Default 10 MiB. */
+  maxResponseBytes?: number;
   timeouts?: Partial<TimeoutOptions>;
   retry?: Partial<RetryOptions>;
   pool?: Partial<PoolOptions>;

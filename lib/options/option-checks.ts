@@ -1,10 +1,11 @@
+import { headerProblem } from './header-rules.js';
 import { MAX_DURATION_MS } from './option.defaults.js';
 import { OptionMessages as M } from './option.messages.js';
 
 /** Problems found so far; every check adds to it, so one failed start lists them all. */
 export type Problems = string[];
 export type Dict = Record<string, unknown>;
-type NumberCheck = (value: unknown, path: string, field: string) => number | string;
+type NumberCheck = (value: unknown, path: string, field: string) => number | boolean | string;
 
 /** Fills a group of numeric options (timeouts, retry, pool) from its defaults, checking each. */
 export function resolveNumbers<T extends object>(
@@ -119,11 +120,11 @@ export function resolveHeaders(
     if (reserved.has(header.toLowerCase())) {
       problems.push(M.reservedHeader(headerPath));
       ok = false;
-    } else if (typeof headerValue !== 'string' || /[\r\n]/.test(headerValue)) {
+    } else if (headerProblem(header, headerValue) !== undefined) {
       problems.push(M.badHeader(headerPath));
       ok = false;
     } else {
-      headers[header.toLowerCase()] = headerValue;
+      headers[header.toLowerCase()] = headerValue as string;
     }
   }
   return ok ? headers : undefined;

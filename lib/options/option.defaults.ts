@@ -10,7 +10,8 @@ import type {
 
 export const DEFAULT_TIMEOUTS: Readonly<TimeoutOptions> = {
   connectMs: 5_000,
-  headersMs: 60_000,
+  headersMs: 0,
+  firstChunkMs: 60_000,
   idleMs: 30_000,
   totalMs: 120_000,
 };
@@ -19,7 +20,11 @@ export const DEFAULT_RETRY: Readonly<RetryOptions> = {
   maxRetries: 2,
   baseDelayMs: 250,
   maxDelayMs: 8_000,
+  afterTimeout: false,
 };
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+export const MAX_RESPONSE_BYTES_LIMIT = 1024 * 1024 * 1024;
 
 export const DEFAULT_POOL: Readonly<PoolOptions> = {
   connections: 128,
@@ -27,7 +32,7 @@ export const DEFAULT_POOL: Readonly<PoolOptions> = {
 };
 
 /** The budgets a single call may override; `connectMs` belongs to the provider's connection pool. */
-export const CALL_TIMEOUT_FIELDS = ['headersMs', 'idleMs', 'totalMs'] as const;
+export const CALL_TIMEOUT_FIELDS = ['headersMs', 'firstChunkMs', 'idleMs', 'totalMs'] as const;
 
 /** Node timers overflow above 2^31 - 1 ms (about 24.8 days); a day is more than any call needs. */
 export const MAX_DURATION_MS = 86_400_000;

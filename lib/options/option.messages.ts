@@ -32,7 +32,12 @@ export const OptionMessages = {
     `${path} (${value} ms) is longer than ${totalPath} (${total} ms), so it could never fire. Lower it or raise ${totalPath}.`,
   baseAboveMax: (path: string, base: number, maxPath: string, max: number) =>
     `${path} (${base} ms) is above ${maxPath} (${max} ms). Lower ${path} or raise ${maxPath}.`,
-  badHeader: (path: string) => `${path} must be a string header value without line breaks.`,
+  badHeader: (path: string) =>
+    `${path} must be a valid HTTP header: a token name and a string value without line breaks or control characters.`,
+  notABoolean: (path: string, value: unknown) =>
+    `${path} must be true or false, got ${describe(value)}.`,
+  badHeaderList: (path: string) =>
+    `${path} must be a list of header names, such as ['x-portkey-api-key'].`,
   reservedHeader: (path: string) =>
     `${path} cannot be set here: the client sets it. Use apiKey for credentials.`,
   unknownKey: (path: string, allowed: readonly string[]) =>

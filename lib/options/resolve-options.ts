@@ -7,12 +7,14 @@ import type {
 } from './inference-options.interface.js';
 import { InferenceOptionsError } from './inference-options.error.js';
 import {
+  DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_POOL,
   DEFAULT_RETRY,
   DEFAULT_TIMEOUTS,
   defaultShutdown,
   MAX_CONNECTIONS,
   MAX_DURATION_MS,
+  MAX_RESPONSE_BYTES_LIMIT,
   MAX_RETRIES,
   SECOND_SIGNAL_CHOICES,
 } from './option.defaults.js';
@@ -21,6 +23,7 @@ import type {
   ResolvedInferenceOptions,
   ResolvedProviderOptions,
 } from './resolved-options.interface.js';
+import { OWNED_HEADERS, SECRET_HEADERS } from './header-rules.js';
 import { Secret } from './secret.js';
 import {
   boundedInteger,
@@ -51,6 +54,9 @@ const PROVIDER_KEYS = [
   'apiKey',
   'defaultModel',
   'headers',
+  'secretHeaders',
+  'streamUsage',
+  'maxResponseBytes',
   'timeouts',
   'retry',
   'pool',
@@ -59,14 +65,6 @@ const PROVIDER_KEYS = [
 const TIMEOUT_KEYS = Object.keys(DEFAULT_TIMEOUTS);
 const RETRY_KEYS = Object.keys(DEFAULT_RETRY);
 const POOL_KEYS = Object.keys(DEFAULT_POOL);
-const RESERVED_HEADERS = new Set([
-  'authorization',
-  'host',
-  'content-length',
-  'content-type',
-  'transfer-encoding',
-  'connection',
-]);
 const PROVIDER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
@@ -148,14 +146,29 @@ function resolveProvider(
           "Name a model, such as 'gpt-4.1', or leave the field out.",
           problems,
         );
-  const headers = resolveHeaders(raw.headers, `${path}.headers`, problems, RESERVED_HEADERS);
+  const headers = resolveHeaders(raw.headers, `${path}.headers`, problems, OWNED_HEADERS);
+  const secretHeaders = resolveSecretHeaders(raw.secretHeaders, `${path}.secretHeaders`, problems);
+  const streamUsage = optionalBoolean(raw.streamUsage, `${path}.streamUsage`, true, problems);
+  const maxResponseBytes =
+    raw.maxResponseBytes === undefined
+      ? DEFAULT_MAX_RESPONSE_BYTES
+      : boundedInteger(
+          raw.maxResponseBytes,
+          `${path}.maxResponseBytes`,
+          1,
+          MAX_RESPONSE_BYTES_LIMIT,
+        );
+  if (typeof maxResponseBytes === 'string') problems.push(maxResponseBytes);
   const timeouts = resolveNumbers<TimeoutOptions>(
     raw.timeouts,
     `${path}.timeouts`,
     DEFAULT_TIMEOUTS,
     TIMEOUT_KEYS,
     problems,
-    positiveDuration,
+    (value, fieldPath, field) =>
+      field === 'headersMs'
+        ? boundedInteger(value, fieldPath, 0, MAX_DURATION_MS)
+        : positiveDuration(value, fieldPath),
   );
   if (timeouts) fitTimeoutsToTotal(timeouts, raw.timeouts, `${path}.timeouts`, problems);
   const retry = resolveNumbers<RetryOptions>(
@@ -165,9 +178,13 @@ function resolveProvider(
     RETRY_KEYS,
     problems,
     (value, fieldPath, field) =>
-      field === 'maxRetries'
-        ? boundedInteger(value, fieldPath, 0, MAX_RETRIES)
-        : boundedInteger(value, fieldPath, 0, MAX_DURATION_MS),
+      field === 'afterTimeout'
+        ? typeof value === 'boolean'
+          ? value
+          : M.notABoolean(fieldPath, value)
+        : field === 'maxRetries'
+          ? boundedInteger(value, fieldPath, 0, MAX_RETRIES)
+          : boundedInteger(value, fieldPath, 0, MAX_DURATION_MS),
   );
   if (retry && !isSet(raw.retry, 'baseDelayMs')) {
     retry.baseDelayMs = Math.min(retry.baseDelayMs, retry.maxDelayMs);
@@ -196,7 +213,18 @@ function resolveProvider(
 
   const prices = resolvePrices(raw.prices, `${path}.prices`, problems);
 
-  if (problems.length > before || !url || !apiKey || !headers || !timeouts || !retry || !pool) {
+  if (
+    problems.length > before ||
+    !url ||
+    !apiKey ||
+    !headers ||
+    !secretHeaders ||
+    streamUsage === undefined ||
+    typeof maxResponseBytes !== 'number' ||
+    !timeouts ||
+    !retry ||
+    !pool
+  ) {
     return undefined;
   }
   return {
@@ -205,7 +233,9 @@ function resolveProvider(
     basePath: url.pathname.replace(/\/+$/, ''),
     apiKey: new Secret(apiKey),
     defaultModel,
-    headers,
+    ...splitSecretHeaders(headers, secretHeaders),
+    streamUsage,
+    maxResponseBytes,
     timeouts,
     retry,
     pool,
@@ -253,7 +283,8 @@ function fitTimeoutsToTotal(
   path: string,
   problems: Problems,
 ): void {
-  for (const field of ['connectMs', 'headersMs', 'idleMs'] as const) {
+  for (const field of ['connectMs', 'headersMs', 'firstChunkMs', 'idleMs'] as const) {
+    if (field === 'headersMs' && timeouts.headersMs === 0) continue; // off
     if (!isSet(given, field)) {
       timeouts[field] = Math.min(timeouts[field], timeouts.totalMs);
     } else if (timeouts[field] > timeouts.totalMs) {
@@ -358,4 +389,45 @@ function resolveClock(value: unknown, problems: Problems): Clock {
 
 function envName(providerName: string): string {
   return providerName.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/** Names of further secret headers: lowercased; each must be a header name. */
+function resolveSecretHeaders(
+  value: unknown,
+  path: string,
+  problems: Problems,
+): string[] | undefined {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((name) => typeof name !== 'string' || name === '')) {
+    problems.push(M.badHeaderList(path));
+    return undefined;
+  }
+  return (value as string[]).map((name) => name.toLowerCase());
+}
+
+function optionalBoolean(
+  value: unknown,
+  path: string,
+  fallback: boolean,
+  problems: Problems,
+): boolean | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value === 'boolean') return value;
+  problems.push(M.notABoolean(path, value));
+  return undefined;
+}
+
+/** The provider's headers, with those whose values are credentials kept apart, as secrets. */
+function splitSecretHeaders(
+  all: Record<string, string>,
+  marked: readonly string[],
+): Pick<ResolvedProviderOptions, 'headers' | 'secretHeaders'> {
+  const headers: Record<string, string> = {};
+  const secretHeaders = new Map<string, Secret>();
+  for (const [name, value] of Object.entries(all)) {
+    if (SECRET_HEADERS.has(name) || marked.includes(name))
+      secretHeaders.set(name, new Secret(value));
+    else headers[name] = value;
+  }
+  return { headers, secretHeaders };
 }

@@ -22,7 +22,12 @@ export interface ResolvedProviderOptions {
   basePath: string;
   apiKey: Secret;
   defaultModel?: string;
+  /** Extra headers, names lowercased, without the secret ones. */
   headers: Readonly<Record<string, string>>;
+  /** Headers whose values are credentials (by name, or listed in `secretHeaders`), kept like `apiKey`. */
+  secretHeaders: ReadonlyMap<string, Secret>;
+  streamUsage: boolean;
+  maxResponseBytes: number;
   timeouts: Readonly<TimeoutOptions>;
   retry: Readonly<RetryOptions>;
   pool: Readonly<PoolOptions>;

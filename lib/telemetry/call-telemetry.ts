@@ -1,7 +1,7 @@
 import { SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import type { CompletionUsage } from '../client/chat.types.js';
 import { InferenceError } from '../errors/index.js';
-import type { CallCost } from './call-cost.js';
+import type { CallCost } from '../pricing/call-cost.js';
 import type { CallInstruments } from './call-instruments.js';
 import { ATTR } from './telemetry-names.js';
 

@@ -1,5 +1,5 @@
-export { costOf, estimatedUsage } from './call-cost.js';
-export type { CallCost } from './call-cost.js';
+export { costOf, estimatedUsage } from '../pricing/call-cost.js';
+export type { CallCost } from '../pricing/call-cost.js';
 export { CallTelemetry } from './call-telemetry.js';
 export type { CallEnd } from './call-telemetry.js';
 export { InferenceTelemetry } from './inference.telemetry.js';

@@ -16,7 +16,7 @@ import {
 import type { SimulatedFault } from '../../lib/testing/index.js';
 import { hello, startHarness, TEST_API_KEY, type Harness } from '../support/inference-harness.js';
 
-const TIMEOUTS = { connectMs: 200, headersMs: 300, idleMs: 300, totalMs: 3_000 };
+const TIMEOUTS = { connectMs: 200, headersMs: 300, firstChunkMs: 300, idleMs: 300, totalMs: 3_000 };
 /** How long after its deadline a failing call may take to settle (event loop, socket teardown). */
 const SLACK_MS = 250;
 
@@ -249,7 +249,9 @@ describe('fault matrix', () => {
   beforeAll(async () => {
     h = await startHarness(
       { chunks: 6 },
-      { timeouts: TIMEOUTS, retry: { baseDelayMs: 1, maxDelayMs: 100 } },
+      // Timed-out attempts are retried here (`afterTimeout`), so the matrix covers those retries;
+      // the default, which does not retry them, is in call-budgets.e2e.spec.ts.
+      { timeouts: TIMEOUTS, retry: { baseDelayMs: 1, maxDelayMs: 100, afterTimeout: true } },
     );
   });
   afterAll(async () => h.close());

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CallScope } from '../../lib/client/call-scope.js';
 import { ManualClock } from '../support/manual-clock.js';
 
-const timeouts = { connectMs: 50, headersMs: 50, idleMs: 100, totalMs: 100_000 };
+const timeouts = { connectMs: 50, headersMs: 50, firstChunkMs: 80, idleMs: 100, totalMs: 100_000 };
 
 function setup(overrides: Partial<typeof timeouts> = {}) {
   const clock = new ManualClock();
@@ -65,24 +65,70 @@ describe('the idle budget', () => {
 describe('the headers budget', () => {
   it('fails the attempt when the headers are late, and not once they arrived', () => {
     const { clock, call, attempt } = setup();
-    attempt.armHeaders();
+    attempt.armHeaders(false);
     clock.advance(49);
     attempt.disarm();
     clock.advance(500);
     expect(attempt.aborted).toBe(false);
     const retry = call.startAttempt();
-    retry.armHeaders(); // at 549
+    retry.armHeaders(false); // at 549
     clock.advance(49);
     expect(retry.aborted).toBe(false);
     clock.advance(1);
     expect(retry.timedOut).toBe('headers');
+  });
+
+  it('is off at 0: a unary call then waits for its headers as long as the total budget allows', () => {
+    const { clock, call, attempt } = setup({ headersMs: 0, totalMs: 10_000 });
+    attempt.armHeaders(false);
+    clock.advance(9_999);
+    expect(attempt.aborted).toBe(false);
+    clock.advance(1);
+    expect(call.abortCause).toBe('deadline');
+  });
+});
+
+describe('the first-chunk budget (streams)', () => {
+  it('bounds the wait for the first event, headers included, and the idle budget starts after it', () => {
+    const { clock, attempt } = setup({ headersMs: 0 });
+    attempt.armHeaders(true);
+    attempt.disarm(); // headers at once
+    attempt.waiting(); // not the idle budget yet: 100 ms would not fire before 80
+    clock.advance(79);
+    expect(attempt.aborted).toBe(false);
+    clock.advance(1);
+    expect(attempt.timedOut).toBe('first-chunk');
+  });
+
+  it('ends at the first event; then idleMs runs between events', () => {
+    const { clock, attempt } = setup({ headersMs: 0 });
+    attempt.armHeaders(true);
+    attempt.waiting();
+    clock.advance(70);
+    attempt.received(); // the first chunk
+    attempt.waiting();
+    clock.advance(99);
+    expect(attempt.aborted).toBe(false);
+    clock.advance(1);
+    expect(attempt.timedOut).toBe('idle');
+  });
+});
+
+describe('reads that are not progress (SSE comments)', () => {
+  it('do not restart a running wait', () => {
+    const { clock, attempt } = setup();
+    attempt.waiting();
+    clock.advance(60);
+    attempt.waiting(); // a read brought only a comment: the wait goes on from 0
+    clock.advance(40);
+    expect(attempt.timedOut).toBe('idle');
   });
 });
 
 describe('CallScope', () => {
   it('aborts the running attempt at the deadline and remembers why', () => {
     const { clock, call, attempt } = setup({ totalMs: 1_000, headersMs: 1_000, idleMs: 1_000 });
-    attempt.armHeaders();
+    attempt.armHeaders(false);
     clock.advance(999);
     attempt.disarm();
     attempt.waiting();

@@ -116,7 +116,7 @@ const badConfigs: [string, unknown, RegExp][] = [
   [
     'header with a line break',
     good({ headers: { 'x-team': 'a\r\nb' } }),
-    /providers\.next\.headers\.x-team must be a string header value without line breaks/,
+    /providers\.next\.headers\.x-team must be a valid HTTP header: a token name and a string value without line breaks/,
   ],
   ['blank defaultModel', good({ defaultModel: '' }), /providers\.next\.defaultModel is empty/],
   [
@@ -257,11 +257,19 @@ describe('resolveInferenceOptions', () => {
     expect(next.basePath).toBe('/v1');
     expect(next.timeouts).toEqual({
       connectMs: 5000,
-      headersMs: 60000,
+      headersMs: 0,
+      firstChunkMs: 60000,
       idleMs: 30000,
       totalMs: 120000,
     });
-    expect(next.retry).toEqual({ maxRetries: 2, baseDelayMs: 250, maxDelayMs: 8000 });
+    expect(next.retry).toEqual({
+      maxRetries: 2,
+      baseDelayMs: 250,
+      maxDelayMs: 8000,
+      afterTimeout: false,
+    });
+    expect(next.streamUsage).toBe(true);
+    expect(next.maxResponseBytes).toBe(10 * 1024 * 1024);
     expect(next.pool).toEqual({ connections: 128, keepAliveTimeoutMs: 4000 });
   });
 
@@ -271,7 +279,8 @@ describe('resolveInferenceOptions', () => {
     ).providers.get('next')!;
     expect(next.timeouts).toEqual({
       connectMs: 3_000,
-      headersMs: 3_000,
+      headersMs: 0,
+      firstChunkMs: 3_000,
       idleMs: 3_000,
       totalMs: 3_000,
     });
@@ -293,6 +302,60 @@ describe('resolveInferenceOptions', () => {
       expect(view).not.toContain(KEY);
     }
     expect(provider.apiKey.reveal()).toBe(KEY);
+  });
+
+  it('keeps credential headers like the API key: never shown when logged, never quoted in an error', () => {
+    const secret = 'sk-header-secret-123';
+    const resolved = resolveInferenceOptions(
+      good({
+        headers: { 'x-api-key': secret, 'x-portkey-api-key': `${secret}-2`, 'x-team': 'blue' },
+        secretHeaders: ['X-Portkey-Api-Key'],
+      }),
+    );
+    const provider = resolved.providers.get('next')!;
+    expect(provider.headers).toEqual({ 'x-team': 'blue' });
+    expect([...provider.secretHeaders.keys()].sort()).toEqual(['x-api-key', 'x-portkey-api-key']);
+    expect(provider.secretHeaders.get('x-api-key')!.reveal()).toBe(secret);
+    for (const view of [inspect(resolved, { depth: 10 }), JSON.stringify(provider)]) {
+      expect(view).not.toContain(secret);
+    }
+    const error = catchError(() =>
+      resolveInferenceOptions(good({ headers: { 'x-api-key': `${secret}\n` } })),
+    ) as Error;
+    expect(error.message).toMatch(
+      /providers\.next\.headers\.x-api-key must be a valid HTTP header/,
+    );
+    expect(error.message).not.toContain(secret);
+  });
+
+  it('checks the call-path options, naming each field', () => {
+    for (const [options, message] of [
+      [{ streamUsage: 'no' }, /providers\.next\.streamUsage must be true or false/],
+      [{ maxResponseBytes: 0 }, /providers\.next\.maxResponseBytes must be a positive integer/],
+      [
+        { retry: { afterTimeout: 1 } },
+        /providers\.next\.retry\.afterTimeout must be true or false/,
+      ],
+      [{ secretHeaders: 'x-key' }, /providers\.next\.secretHeaders must be a list of header names/],
+      [
+        { timeouts: { firstChunkMs: 0 } },
+        /providers\.next\.timeouts\.firstChunkMs must be a positive/,
+      ],
+      [
+        { headers: { accept: 'text/plain' } },
+        /providers\.next\.headers\.accept cannot be set here/,
+      ],
+    ] as const) {
+      expect(() => resolveInferenceOptions(good(options as never))).toThrow(message);
+    }
+    const next = resolveInferenceOptions(
+      good({ streamUsage: false, maxResponseBytes: 1024, timeouts: { headersMs: 500 } }),
+    ).providers.get('next')!;
+    expect([next.streamUsage, next.maxResponseBytes, next.timeouts.headersMs]).toEqual([
+      false,
+      1024,
+      500,
+    ]);
   });
 
   it('never quotes the API key in an error', () => {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { retryAfterMs, shouldRetryHeader } from '../../lib/client/retry-after.js';
 import { RetryPolicy } from '../../lib/client/retry.policy.js';
-import { InferenceHttpError, InferenceProtocolError } from '../../lib/index.js';
+import {
+  InferenceHttpError,
+  InferenceProtocolError,
+  InferenceTimeoutError,
+  type FailurePhase,
+} from '../../lib/index.js';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const retryable = (retryAfter?: number) =>
@@ -39,7 +44,7 @@ describe('retryAfterMs', () => {
 });
 
 describe('RetryPolicy', () => {
-  const options = { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 1_000 };
+  const options = { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 1_000, afterTimeout: false };
 
   it('backs off exponentially with full jitter, capped', () => {
     const top = new RetryPolicy(options, () => 0.999999);
@@ -75,6 +80,18 @@ describe('RetryPolicy', () => {
     expect(policy.nextDelay(retryable(700), 1, 10_000)).toBe(700);
     expect(policy.nextDelay(retryable(0), 1, 10_000)).toBe(0);
     expect(policy.nextDelay(retryable(5_000), 1, 10_000)).toBeUndefined();
+  });
+
+  it('retries a timed-out attempt only before its request was sent, unless afterTimeout', () => {
+    const timedOut = (phase: FailurePhase) =>
+      new InferenceTimeoutError('x', { provider: 'p', requestId: 'r', phase, retryable: true });
+    const policy = new RetryPolicy(options, () => 0.5);
+    const eager = new RetryPolicy({ ...options, afterTimeout: true }, () => 0.5);
+    for (const phase of ['headers', 'first-chunk', 'idle'] as const) {
+      expect(policy.nextDelay(timedOut(phase), 1, 10_000)).toBeUndefined();
+      expect(eager.nextDelay(timedOut(phase), 1, 10_000)).toBe(50);
+    }
+    expect(policy.nextDelay(timedOut('connect'), 1, 10_000)).toBe(50);
   });
 
   it('never waits past the deadline', () => {

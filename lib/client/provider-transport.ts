@@ -1,0 +1,201 @@
+import { Pool, type Dispatcher } from 'undici';
+import type { InferenceError } from '../errors/index.js';
+import { OWNED_HEADERS } from '../options/header-rules.js';
+import type {
+  CallTimeoutOptions,
+  ResolvedProviderOptions,
+  TimeoutOptions,
+} from '../options/index.js';
+import { CallScope } from './call-scope.js';
+import { classifyFailure, statusFailure, type FailureContext } from './classify-failure.js';
+import type { Clock } from './clock.js';
+import { buildTimedConnector } from './connector.js';
+import { readBodyStart } from './response-body.js';
+import type { Attempt } from './retry-loop.js';
+import { RetryPolicy } from './retry.policy.js';
+
+/** The most of an error body read to quote the provider's reason; the rest is discarded. */
+const ERROR_BODY_LIMIT = 16 * 1024;
+const USER_AGENT = 'nestjs-inference';
+
+/** What the transport needs of a call. */
+export interface TransportCall {
+  requestId: string;
+  signals?: readonly (AbortSignal | undefined)[];
+  timeouts?: CallTimeoutOptions;
+  /** An absolute time (on the module's clock) the call must end by, whatever `totalMs` says. */
+  deadline?: number;
+  maxRetries?: number;
+  headers?: Record<string, string>;
+}
+
+/**
+ * One provider's wire: a keep-alive undici pool to its origin, the headers every request
+ * carries (built once: undici checks each per request), and the typing of what goes wrong.
+ * Responses with an error status are read (their start quoted, the rest discarded so the socket
+ * is reused) and turned into typed errors here.
+ */
+export class ProviderTransport {
+  readonly name: string;
+  readonly #pool: Pool;
+  readonly #path: string;
+  readonly #headers: Readonly<Record<string, string>>;
+  readonly #streamHeaders: Readonly<Record<string, string>>;
+  readonly #probeHeaders: Readonly<Record<string, string>>;
+  readonly #retry: RetryPolicy;
+  /** Every secret value this provider's requests carry: redacted from anything quoted. */
+  readonly #secrets: readonly string[];
+
+  constructor(
+    readonly options: ResolvedProviderOptions,
+    readonly clock: Clock,
+    private readonly random: () => number,
+  ) {
+    this.name = options.name;
+    this.#path = `${options.basePath}/chat/completions`;
+    this.#pool = new Pool(options.origin, {
+      connections: options.pool.connections,
+      keepAliveTimeout: options.pool.keepAliveTimeoutMs,
+      connect: buildTimedConnector(options.timeouts.connectMs, clock),
+    });
+    const apiKey = options.apiKey.reveal();
+    const secretHeaders = Object.fromEntries(
+      [...options.secretHeaders].map(([name, secret]) => [name, secret.reveal()]),
+    );
+    this.#secrets = [apiKey, ...Object.values(secretHeaders)];
+    this.#headers = {
+      ...options.headers,
+      ...secretHeaders,
+      authorization: `Bearer ${apiKey}`,
+      'content-type': 'application/json',
+      'user-agent': options.headers['user-agent'] ?? USER_AGENT,
+    };
+    this.#streamHeaders = { ...this.#headers, accept: 'text/event-stream' };
+    const { 'content-type': _json, ...probeHeaders } = this.#headers;
+    this.#probeHeaders = { ...probeHeaders, accept: 'application/json' };
+    this.#retry = new RetryPolicy(options.retry, random);
+  }
+
+  get stats(): Pool['stats'] {
+    return this.#pool.stats;
+  }
+
+  /** A call's scope: its budgets (the provider's, with the call's overrides), signals and deadline. */
+  scope(call: TransportCall): CallScope {
+    const timeouts: TimeoutOptions = call.timeouts
+      ? { ...this.options.timeouts, ...call.timeouts }
+      : this.options.timeouts;
+    return new CallScope(this.clock, timeouts, call.signals ?? [], call.deadline);
+  }
+
+  /** The retry policy of a call: the provider's, or with the call's own `maxRetries`. */
+  retryPolicy(call: TransportCall): RetryPolicy {
+    return call.maxRetries === undefined
+      ? this.#retry
+      : new RetryPolicy({ ...this.options.retry, maxRetries: call.maxRetries }, this.random);
+  }
+
+  /** Sends one attempt of a completion and returns the response once its status is a success. */
+  async send(
+    body: string,
+    stream: boolean,
+    scope: CallScope,
+    call: TransportCall,
+    attempt: Attempt,
+  ): Promise<Dispatcher.ResponseData> {
+    const headers = stream ? this.#streamHeaders : this.#headers;
+    attempt.scope.armHeaders(stream);
+    const response = await this.#pool
+      .request({
+        method: 'POST',
+        path: this.#path,
+        headers: call.headers
+          ? { ...callHeaders(call.headers), ...headers, 'x-request-id': call.requestId }
+          : { ...headers, 'x-request-id': call.requestId },
+        body,
+        signal: attempt.scope,
+        // The attempt's own timers enforce these, precisely; undici's tick every 500 ms.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      })
+      .finally(() => attempt.scope.disarm());
+    const upstreamId = response.headers['x-request-id'];
+    attempt.upstreamRequestId = Array.isArray(upstreamId) ? upstreamId[0] : upstreamId;
+    if (response.statusCode >= 200 && response.statusCode < 300) return response;
+    throw await this.#statusFailure(response, scope, call.requestId, attempt);
+  }
+
+  /** `GET {basePath}/models`: spends no tokens. Resolves once the status is a success. */
+  async probe(scope: CallScope, requestId: string, attempt: Attempt): Promise<void> {
+    const response = await this.#pool.request({
+      method: 'GET',
+      path: `${this.options.basePath}/models`,
+      headers: this.#probeHeaders,
+      signal: attempt.scope,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    if (response.statusCode < 300) {
+      response.body.resume(); // read and dropped: the socket goes back to the pool
+      return;
+    }
+    throw await this.#statusFailure(response, scope, requestId, attempt);
+  }
+
+  /** Types whatever an attempt threw, once. */
+  classify(thrown: unknown, scope: CallScope, requestId: string, attempt: Attempt): InferenceError {
+    return classifyFailure(thrown, this.#failureContext(scope, requestId, attempt));
+  }
+
+  /** Waits for running requests, then closes every socket. */
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+
+  /** Closes every socket now, failing whatever is still running. */
+  destroy(): Promise<void> {
+    return this.#pool.destroy();
+  }
+
+  /** The error for a response with an error status, its body's start quoted (under the idle budget). */
+  async #statusFailure(
+    response: Dispatcher.ResponseData,
+    scope: CallScope,
+    requestId: string,
+    attempt: Attempt,
+  ): Promise<InferenceError> {
+    const text = await readBodyStart(response.body, attempt.scope, ERROR_BODY_LIMIT).catch(
+      () => '',
+    );
+    return statusFailure(
+      response.statusCode,
+      response.headers,
+      text,
+      this.clock.now(),
+      this.#failureContext(scope, requestId, attempt),
+    );
+  }
+
+  #failureContext(scope: CallScope, requestId: string, attempt: Attempt): FailureContext {
+    return {
+      provider: this.name,
+      requestId,
+      scope,
+      timedOut: attempt.scope.timedOut,
+      phase: attempt.phase,
+      attempts: attempt.number,
+      upstreamRequestId: attempt.upstreamRequestId,
+      secrets: this.#secrets,
+    };
+  }
+}
+
+/** A call's extra headers, names lowercased, without those the client owns. */
+function callHeaders(headers: Record<string, string>): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (!OWNED_HEADERS.has(lower)) result[lower] = value;
+  }
+  return result;
+}
