@@ -5,7 +5,7 @@ export { InferenceModel, ModelCatalog } from './model/index.js';
 export type { ModelSelection } from './model/index.js';
 export type { ChatCallOptions, StreamCallOptions } from './inference.service.js';
 export { INFERENCE_OPTIONS } from './inference.constants.js';
-export { InferenceStream, RETRYABLE_STATUSES } from './client/index.js';
+export { InferenceStream, RETRYABLE_STATUSES, StreamConsumedError } from './client/index.js';
 export type {
   ChatCompletion,
   ChatCompletionChoice,

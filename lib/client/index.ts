@@ -13,7 +13,7 @@ export type {
 } from './chat.types.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
-export { InferenceStream } from './inference.stream.js';
+export { InferenceStream, StreamConsumedError } from './inference.stream.js';
 export { ProviderClient } from './provider.client.js';
 export type {
   ProviderCallOptions,
