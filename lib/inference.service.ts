@@ -11,7 +11,12 @@ import type {
   StreamSummary,
 } from './client/chat.types.js';
 import { InferenceStream } from './client/inference.stream.js';
-import type { ProviderClient, ResolvedChatRequest } from './client/provider.client.js';
+import type {
+  ProviderClient,
+  ResolvedChatRequest,
+  ResolvedEmbeddingRequest,
+} from './client/provider.client.js';
+import type { EmbeddingRequest, EmbeddingResult } from './client/embedding.types.js';
 import { ProviderRegistry } from './client/provider.registry.js';
 import { InflightRegistry } from './lifecycle/inflight.registry.js';
 import { currentRequestContext } from './context/request-context.js';
@@ -41,6 +46,15 @@ export interface ChatCallOptions {
   maxRetries?: number;
   /** Extra headers for this call (the client's own, such as `authorization`, cannot be replaced). */
   headers?: Record<string, string>;
+}
+
+export interface EmbedCallOptions extends ChatCallOptions {
+  /**
+   * `stable` (the default): the rollout's stable provider, or the default one. `rollout`: split
+   * by sticky key like chat calls, for an A/B of two embedding models whose vectors you keep
+   * apart. Vectors of two models cannot share an index, so only ask for it knowingly.
+   */
+  routing?: 'stable' | 'rollout';
 }
 
 export interface StreamCallOptions extends ChatCallOptions {
@@ -109,6 +123,61 @@ export class InferenceService {
     return new InferenceStream((signal) =>
       this.#routedStream(decision, client, resolved, request, requestId, options, signal),
     );
+  }
+
+  /**
+   * Embeddings (`POST {baseUrl}/embeddings`), through the same pool, retries, time budgets,
+   * typed errors, cancellation and drain as chat, priced by input tokens. They go to the stable
+   * provider during a rollout, never split by user, with no fallback (see `EmbedCallOptions`);
+   * a route's `@InferenceModel({ provider })` or the call's `provider` chooses another. The model
+   * comes from the request (a logical name is mapped for the provider); the route's chat model
+   * does not apply. Embedding calls are not judged by the canary.
+   */
+  async embed(request: EmbeddingRequest, options: EmbedCallOptions = {}): Promise<EmbeddingResult> {
+    const requestId = this.#requestId(options);
+    options = withRouteDefaults(options);
+    const decision: RouteDecision =
+      options.provider !== undefined
+        ? { provider: options.provider }
+        : options.routing === 'rollout'
+          ? this.#route(requestId, options)
+          : { provider: this.providers.embeddingsProvider };
+    checkCallOptions(options, requestId, decision.provider);
+    const client = this.providers.get(decision.provider, requestId);
+    const resolved = resolveEmbeddingRequest(request, client, requestId, this.catalog);
+    const telemetry = this.telemetry.start({
+      operation: 'embeddings',
+      provider: client.name,
+      model: resolved.model,
+      origin: client.options.origin,
+      side: decision.side,
+      streaming: false,
+    });
+    const startedAt = performance.now();
+    let result: EmbeddingResult;
+    try {
+      result = await client.embed(resolved, {
+        ...options,
+        requestId,
+        signals: [options.signal],
+        track: this.inflight.trackCall(requestId, client.name, resolved.model),
+        onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
+      });
+    } catch (error) {
+      telemetry.end({ error, durationMs: performance.now() - startedAt });
+      throw error;
+    }
+    const { inference } = result;
+    if (decision.side) inference.side = decision.side;
+    inference.cost = costOfCall(client.options.prices, resolved.model, inference.usage);
+    // Not `#ended`: embeddings say nothing about a chat rollout, so the router is not told.
+    telemetry.end({
+      durationMs: inference.durationMs,
+      usage: inference.usage,
+      cost: inference.cost,
+      responseModel: result.model,
+    });
+    return result;
   }
 
   /**
@@ -386,6 +455,45 @@ function canFallBack(decision: RouteDecision, error: unknown): boolean {
 }
 
 const CALL_TIMEOUTS: ReadonlySet<string> = new Set(CALL_TIMEOUT_FIELDS);
+
+/** An embeddings request as sent to `client`: validated, its (logical) model mapped. */
+function resolveEmbeddingRequest(
+  request: EmbeddingRequest,
+  client: ProviderClient,
+  requestId: string,
+  catalog: ModelCatalog,
+): ResolvedEmbeddingRequest {
+  const invalid = (reason: string) =>
+    new InferenceRequestError(reason, {
+      provider: client.name,
+      requestId,
+      phase: 'request',
+      retryable: false,
+    });
+  if (typeof request !== 'object' || request === null) {
+    throw invalid('The request must be an object with an input.');
+  }
+  const input: unknown = request.input;
+  const usable =
+    (typeof input === 'string' && input.length > 0) || (Array.isArray(input) && input.length > 0);
+  if (!usable) {
+    throw invalid(
+      'The request needs an input: a non-empty string, or a non-empty array of strings or tokens.',
+    );
+  }
+  if (typeof request.model !== 'string' || request.model.trim() === '') {
+    throw invalid(
+      'Name an embedding model in the request (model), such as "text-embedding-3-small".',
+    );
+  }
+  const model = catalog.concrete(request.model, client.name);
+  if (model === undefined) {
+    throw invalid(
+      `Model "${request.model}" has no name for provider "${client.name}". Add models.${request.model}.${client.name} to the module options.`,
+    );
+  }
+  return model === request.model ? (request as ResolvedEmbeddingRequest) : { ...request, model };
+}
 
 function resolveRequest(
   request: ChatCompletionRequest,

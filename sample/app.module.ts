@@ -5,6 +5,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { InferenceExceptionFilter, InferenceModule } from 'nestjs-inference';
 import { InferenceHealthIndicator } from 'nestjs-inference/terminus';
 import { ChatCompletionsController } from './chat-completions.controller.js';
+import { EmbeddingsController } from './embeddings.controller.js';
 import { HealthController } from './health.controller.js';
 import { inferenceConfig } from './inference.config.js';
 import { MetricsController } from './metrics.controller.js';
@@ -21,6 +22,7 @@ import { UsageLedger } from './usage-ledger.service.js';
   ],
   controllers: [
     ChatCompletionsController,
+    EmbeddingsController,
     RecommendationsController,
     HealthController,
     RolloutController,

@@ -27,19 +27,25 @@ export const inferenceConfig = registerAs(
         prices: {
           'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8 },
           'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6 },
+          'text-embedding-3-small': { input: 0.02, output: 0 },
         },
       },
       next: {
         baseUrl: process.env.CANARY_BASE_URL ?? '',
         apiKey: process.env.CANARY_API_KEY ?? '',
         defaultModel: process.env.CANARY_MODEL ?? 'deepseek-v3.2',
-        prices: { 'deepseek-v3.2': { input: 0.28, cachedInput: 0.028, output: 0.42 } },
+        prices: {
+          'deepseek-v3.2': { input: 0.28, cachedInput: 0.028, output: 0.42 },
+          'bge-m3': { input: 0.01, output: 0 },
+        },
       },
     },
     // Logical models: each route names one, and each provider runs its own.
     models: {
       chat: { legacy: 'gpt-4.1', next: 'deepseek-v3.2' },
       recommend: { legacy: 'gpt-4.1-mini', next: 'deepseek-v3.2' },
+      // Embeddings stay on the stable provider during a rollout; the name maps when pinned.
+      embed: { legacy: 'text-embedding-3-small', next: 'bge-m3' },
     },
     defaultProvider: 'legacy',
     telemetry: { meterProvider: prometheus.meterProvider },

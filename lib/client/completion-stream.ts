@@ -62,7 +62,7 @@ export async function* completionStream(
       { ...retryHooks, classify },
       async (attempt) => {
         summary.attempts = attempt.number;
-        const response = await transport.send(body, true, scope, call, attempt);
+        const response = await transport.send('chat', body, true, scope, call, attempt);
         const timeToHeadersMs = scope.elapsedMs();
         attempt.phase = 'body';
         const reader = new SseChunkReader(response.body, attempt.scope, () =>

@@ -11,6 +11,12 @@ export type {
   StreamOutcome,
   StreamSummary,
 } from './chat.types.js';
+export type {
+  Embedding,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  EmbeddingResult,
+} from './embedding.types.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { InferenceStream, StreamConsumedError } from './inference.stream.js';

@@ -18,6 +18,9 @@ import { RetryPolicy } from './retry.policy.js';
 const ERROR_BODY_LIMIT = 16 * 1024;
 const USER_AGENT = 'nestjs-inference';
 
+/** The OpenAI-compatible operations a provider serves. */
+export type Endpoint = 'chat' | 'embeddings';
+
 /** What the transport needs of a call. */
 export interface TransportCall {
   requestId: string;
@@ -38,7 +41,7 @@ export interface TransportCall {
 export class ProviderTransport {
   readonly name: string;
   readonly #pool: Pool;
-  readonly #path: string;
+  readonly #paths: Readonly<Record<Endpoint, string>>;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #streamHeaders: Readonly<Record<string, string>>;
   readonly #probeHeaders: Readonly<Record<string, string>>;
@@ -52,7 +55,10 @@ export class ProviderTransport {
     private readonly random: () => number,
   ) {
     this.name = options.name;
-    this.#path = `${options.basePath}/chat/completions`;
+    this.#paths = {
+      chat: `${options.basePath}/chat/completions`,
+      embeddings: `${options.basePath}/embeddings`,
+    };
     this.#pool = new Pool(options.origin, {
       connections: options.pool.connections,
       keepAliveTimeout: options.pool.keepAliveTimeoutMs,
@@ -95,8 +101,9 @@ export class ProviderTransport {
       : new RetryPolicy({ ...this.options.retry, maxRetries: call.maxRetries }, this.random);
   }
 
-  /** Sends one attempt of a completion and returns the response once its status is a success. */
+  /** Sends one attempt and returns the response once its status is a success. */
   async send(
+    endpoint: Endpoint,
     body: string,
     stream: boolean,
     scope: CallScope,
@@ -108,7 +115,7 @@ export class ProviderTransport {
     const response = await this.#pool
       .request({
         method: 'POST',
-        path: this.#path,
+        path: this.#paths[endpoint],
         headers: call.headers
           ? { ...callHeaders(call.headers), ...headers, 'x-request-id': call.requestId }
           : { ...headers, 'x-request-id': call.requestId },

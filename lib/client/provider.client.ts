@@ -8,13 +8,15 @@ import type {
   ChatCompletionChunk,
   ChatCompletionRequest,
   ChatCompletionResult,
+  CompletionUsage,
   InferenceMetadata,
   StreamSummary,
 } from './chat.types.js';
+import type { EmbeddingRequest, EmbeddingResponse, EmbeddingResult } from './embedding.types.js';
 import type { Clock } from './clock.js';
 import { completionStream } from './completion-stream.js';
 import { ProviderHealth } from './provider-health.js';
-import { ProviderTransport, type TransportCall } from './provider-transport.js';
+import { ProviderTransport, type Endpoint, type TransportCall } from './provider-transport.js';
 import { readBody } from './response-body.js';
 import { withRetries, type Attempt, type RetryHooks } from './retry-loop.js';
 import { UpstreamFault } from './upstream-fault.js';
@@ -32,9 +34,11 @@ export interface ProviderStreamOptions extends ProviderCallOptions {
 
 /** A request with its model settled: what is sent upstream. */
 export type ResolvedChatRequest = ChatCompletionRequest & { model: string };
+export type ResolvedEmbeddingRequest = EmbeddingRequest & { model: string };
 
 /**
- * One upstream provider: chat completions over its connection pool, unary and streamed, with
+ * One upstream provider: chat completions (unary and streamed) and embeddings over its
+ * connection pool, with
  * timeouts, retries and cancellation, and its health from the outcome of each call. Response
  * bodies are always read to the end, discarded within bounds, or destroyed: no socket is left
  * behind. Cost is not computed here: the service prices what the call reports.
@@ -61,11 +65,33 @@ export class ProviderClient {
     return { connected, free, running, pending, size };
   }
 
-  async chat(
-    request: ResolvedChatRequest,
+  /** One chat completion. */
+  chat(request: ResolvedChatRequest, call: ProviderCallOptions): Promise<ChatCompletionResult> {
+    return this.#unary(
+      'chat',
+      JSON.stringify(unaryBody(request)),
+      request.model,
+      call,
+      parseCompletion,
+    );
+  }
+
+  /** One embeddings call: `POST {baseUrl}/embeddings`. */
+  embed(request: ResolvedEmbeddingRequest, call: ProviderCallOptions): Promise<EmbeddingResult> {
+    return this.#unary('embeddings', JSON.stringify(request), request.model, call, parseEmbeddings);
+  }
+
+  /**
+   * A unary call with retries: the answer is read whole (up to `maxResponseBytes`), parsed, and
+   * given the call's metadata under `inference` (not enumerable, so JSON stays OpenAI's).
+   */
+  async #unary<T extends { model?: string; usage?: Partial<CompletionUsage> }>(
+    endpoint: Endpoint,
+    body: string,
+    model: string,
     call: ProviderCallOptions,
-  ): Promise<ChatCompletionResult> {
-    const body = JSON.stringify(unaryBody(request));
+    parse: (text: string) => T,
+  ): Promise<T & { readonly inference: InferenceMetadata }> {
     const transport = this.#transport;
     const scope = transport.scope(call);
     let tracking: CallTracking | undefined;
@@ -75,11 +101,11 @@ export class ProviderClient {
         scope,
         transport.retryPolicy(call),
         {
-          ...this.#retryHooks('chat', call),
+          ...this.#retryHooks(endpoint, call),
           classify: (thrown, attempt) => transport.classify(thrown, scope, call.requestId, attempt),
         },
         async (attempt: Attempt) => {
-          const response = await transport.send(body, false, scope, call, attempt);
+          const response = await transport.send(endpoint, body, false, scope, call, attempt);
           const timeToHeadersMs = scope.elapsedMs();
           attempt.phase = 'body';
           const text = await readBody(
@@ -87,19 +113,19 @@ export class ProviderClient {
             attempt.scope,
             transport.options.maxResponseBytes,
           );
-          const completion = parseCompletion(text);
+          const answer = parse(text);
           const inference: InferenceMetadata = {
             provider: this.name,
-            model: completion.model ?? request.model,
+            model: answer.model ?? model,
             requestId: call.requestId,
             upstreamRequestId: attempt.upstreamRequestId,
             attempts: attempt.number,
             timeToHeadersMs,
             durationMs: scope.elapsedMs(),
-            usage: completion.usage,
+            usage: usageOf(answer.usage),
           };
-          Object.defineProperty(completion, 'inference', { value: inference, enumerable: false });
-          return completion as ChatCompletionResult;
+          Object.defineProperty(answer, 'inference', { value: inference, enumerable: false });
+          return answer as T & { readonly inference: InferenceMetadata };
         },
       );
       this.health.succeeded();
@@ -184,6 +210,15 @@ function unaryBody(request: ResolvedChatRequest): ChatCompletionRequest {
 }
 
 function parseCompletion(text: string): ChatCompletion {
+  return parseAnswer<ChatCompletion>(text, 'choices', 'a chat completion');
+}
+
+function parseEmbeddings(text: string): EmbeddingResponse {
+  return parseAnswer<EmbeddingResponse>(text, 'data', 'an embeddings list');
+}
+
+/** A JSON answer that has the array `field`, or a protocol fault saying what it is not. */
+function parseAnswer<T>(text: string, field: string, what: string): T {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -193,9 +228,20 @@ function parseCompletion(text: string): ChatCompletion {
   if (
     typeof parsed !== 'object' ||
     parsed === null ||
-    !Array.isArray((parsed as ChatCompletion).choices)
+    !Array.isArray((parsed as Record<string, unknown>)[field])
   ) {
-    throw new UpstreamFault('protocol', 'the response is not a chat completion (no choices array)');
+    throw new UpstreamFault('protocol', `the response is not ${what} (no ${field} array)`);
   }
-  return parsed as ChatCompletion;
+  return parsed as T;
+}
+
+/** Reported usage as the metadata holds it: embeddings report no completion tokens (0). */
+function usageOf(usage: Partial<CompletionUsage> | undefined): CompletionUsage | undefined {
+  if (typeof usage?.prompt_tokens !== 'number') return undefined;
+  if (typeof usage.completion_tokens === 'number') return usage as CompletionUsage;
+  return {
+    ...usage,
+    completion_tokens: 0,
+    total_tokens: usage.total_tokens ?? usage.prompt_tokens,
+  } as CompletionUsage;
 }

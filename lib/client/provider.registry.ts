@@ -9,6 +9,11 @@ import { ProviderClient } from './provider.client.js';
 @Injectable()
 export class ProviderRegistry implements OnApplicationShutdown {
   readonly defaultProvider: string;
+  /**
+   * Where embeddings go unless a route or call says otherwise: the rollout's stable provider, or
+   * the default one. Vectors of two models cannot share an index, so they are never split by user.
+   */
+  readonly embeddingsProvider: string;
   /** The module's time source: every call's deadline is on it. */
   readonly clock: Clock;
   readonly #clients = new Map<string, ProviderClient>();
@@ -21,6 +26,7 @@ export class ProviderRegistry implements OnApplicationShutdown {
     }
     this.defaultProvider = options.defaultProvider;
     this.clock = options.clock;
+    this.embeddingsProvider = options.canary?.stable ?? options.defaultProvider;
     this.#closeBoundMs = options.shutdown.abandonGraceMs;
   }
 

@@ -33,6 +33,8 @@ const NOOP_TRACER_PROVIDER = new ProxyTracerProvider();
 
 /** What a call is, when it starts. */
 export interface CallStart {
+  /** The GenAI operation: `chat` (the default) or `embeddings`. */
+  operation?: 'chat' | 'embeddings';
   provider: string;
   /** The model sent; recorded as `other` when the configuration does not name it. */
   model: string;
@@ -112,7 +114,7 @@ export class InferenceTelemetry implements OnModuleDestroy {
       attributes.span[ATTR.requestModel] === call.model
         ? attributes.span
         : { ...attributes.span, [ATTR.requestModel]: call.model };
-    const span = this.#tracer.startSpan(`chat ${call.model}`, {
+    const span = this.#tracer.startSpan(`${call.operation ?? 'chat'} ${call.model}`, {
       kind: SpanKind.CLIENT,
       attributes: spanAttributes,
     });
@@ -129,11 +131,12 @@ export class InferenceTelemetry implements OnModuleDestroy {
    */
   #attributesOf(call: CallStart): CallAttributes {
     const model = this.catalog.knows(call.model) ? call.model : 'other';
-    const key = `${call.provider}\n${model}\n${call.side ?? ''}\n${call.streaming}`;
+    const operation = call.operation ?? 'chat';
+    const key = `${operation}\n${call.provider}\n${model}\n${call.side ?? ''}\n${call.streaming}`;
     let set = this.#attributeSets.get(key);
     if (!set) {
       const base: Attributes = {
-        [ATTR.operation]: 'chat',
+        [ATTR.operation]: operation,
         [ATTR.provider]: call.provider,
         [ATTR.requestModel]: model,
         [ATTR.streaming]: call.streaming,

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { EmbeddingAnswer } from './embedding-answer.js';
 import type { SimulatedFault } from './simulated-fault.js';
 
 export interface SimulatedLatency {
@@ -49,7 +50,8 @@ export interface RecordedRequest {
 
 /**
  * An OpenAI-compatible provider on loopback, for tests and local runs: `POST /v1/chat/completions`
- * (unary and SSE) and `GET /v1/models`, with deterministic content and scriptable faults.
+ * (unary and SSE), `POST /v1/embeddings` and `GET /v1/models`, with deterministic content and
+ * scriptable faults (the same faults apply to embeddings as to unary completions).
  *
  * ```ts
  * const provider = await SimulatedProvider.start({ chunks: 5 });
@@ -94,9 +96,12 @@ export class SimulatedProvider {
     return `http://127.0.0.1:${this.port}/v1`;
   }
 
-  /** Chat-completion requests received, retries included. */
+  /** Chat-completion and embeddings requests received, retries included (not probes). */
   get attempts(): number {
-    return this.requests.filter((request) => request.path.endsWith('/chat/completions')).length;
+    return this.requests.filter(
+      (request) =>
+        request.path.endsWith('/chat/completions') || request.path.endsWith('/embeddings'),
+    ).length;
   }
 
   /** Requests whose client went away before the answer was complete. */
@@ -200,6 +205,20 @@ export class SimulatedProvider {
     if (!authorized)
       return sendError(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
     if (request.method === 'GET' && url === '/v1/models') return this.#models(response);
+    if (request.method === 'POST' && url === '/v1/embeddings') {
+      if (!EmbeddingAnswer.accepts(body)) {
+        return sendError(
+          response,
+          400,
+          'The body must be JSON with an input: a string or an array of strings or tokens.',
+          'invalid_body',
+        );
+      }
+      record.stream = false;
+      record.fault = this.#nextFault();
+      const answer = new EmbeddingAnswer(body!, this.#options.model ?? 'sim-embedding');
+      return this.#answer(record, answer, request, response);
+    }
     if (request.method !== 'POST' || url !== '/v1/chat/completions') {
       return sendError(response, 404, `No route for ${request.method} ${url}.`, 'not_found');
     }
@@ -232,7 +251,7 @@ export class SimulatedProvider {
 
   async #answer(
     record: RecordedRequest,
-    answer: Answer,
+    answer: Answer | EmbeddingAnswer,
     request: IncomingMessage,
     response: ServerResponse,
   ): Promise<void> {
@@ -300,6 +319,7 @@ export class SimulatedProvider {
       return sendRaw(response, 200, 'application/json', text);
     }
 
+    if (!(answer instanceof Answer)) return; // embeddings are unary only
     const frames = answer.frames();
     if (fault?.type === 'slow-trickle')
       return trickle(response, 'text/event-stream', frames.join(''), fault, gone);
