@@ -1,9 +1,10 @@
-// Compares one chat completion through InferenceService with the same call made with raw
+// Compares one chat completion (or stream, or embeddings call) through InferenceService with the same call made with raw
 // undici.request (the baseline) and with the official openai SDK, against the same simulated
 // provider on loopback. Prints median and p99 per call, throughput, and each ratio to raw undici, paired per round; the median over 7 rounds is printed with its range.
 //
 //   npm run bench                  # all scenarios
 //   BENCH_QUICK=1 npm run bench    # fewer calls, for a smoke run
+//   BENCH_ONLY=embed npm run bench # one kind of call: chat, stream or embed
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,6 +20,11 @@ const KEY = 'sk-bench';
 const request = {
   model: 'sim-model',
   messages: [{ role: 'user', content: 'Recommend three books about resilience.' }],
+};
+const embedRequest = {
+  model: 'sim-embedding',
+  input: Array.from({ length: 16 }, (_, i) => `product ${i}: a red bicycle with a basket`),
+  dimensions: 256,
 };
 
 async function startUpstream(chunks) {
@@ -76,6 +82,15 @@ function rawUndici(baseUrl) {
       }
       return count;
     },
+    async embed() {
+      const { body } = await pool.request({
+        method: 'POST',
+        path: `${url.pathname}/embeddings`,
+        headers,
+        body: JSON.stringify(embedRequest),
+      });
+      return body.json();
+    },
     close: () => pool.close(),
   };
 }
@@ -98,6 +113,7 @@ async function inferenceService(baseUrl) {
       for await (const _chunk of service.stream(request)) count++;
       return count;
     },
+    embed: () => service.embed(embedRequest),
     close: () => app.close(),
   };
 }
@@ -112,6 +128,7 @@ function openaiSdk(baseUrl) {
         count++;
       return count;
     },
+    embed: () => client.embeddings.create(embedRequest),
     close: async () => undefined,
   };
 }
@@ -149,6 +166,7 @@ async function measure(fn, calls, concurrency) {
 const median = (values) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function scenario({ name, chunks, kind, calls, concurrency }) {
+  if (process.env.BENCH_ONLY && process.env.BENCH_ONLY !== kind) return;
   const upstream = await startUpstream(chunks);
   const clients = {
     'raw undici': rawUndici(upstream.baseUrl),
@@ -236,5 +254,12 @@ await scenario({
   chunks: 1_000,
   kind: 'stream',
   calls: Math.round(300 * scale),
+  concurrency: 50,
+});
+await scenario({
+  name: 'embeddings, 16 inputs × 256 dimensions',
+  chunks: 8,
+  kind: 'embed',
+  calls: Math.round(5_000 * scale),
   concurrency: 50,
 });
