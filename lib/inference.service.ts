@@ -456,6 +456,12 @@ function canFallBack(decision: RouteDecision, error: unknown): boolean {
 
 const CALL_TIMEOUTS: ReadonlySet<string> = new Set(CALL_TIMEOUT_FIELDS);
 
+/** Makes the caller's-mistake errors of one call: raised before anything is sent. */
+function requestError(provider: string, requestId: string) {
+  return (reason: string) =>
+    new InferenceRequestError(reason, { provider, requestId, phase: 'request', retryable: false });
+}
+
 /** An embeddings request as sent to `client`: validated, its (logical) model mapped. */
 function resolveEmbeddingRequest(
   request: EmbeddingRequest,
@@ -463,13 +469,7 @@ function resolveEmbeddingRequest(
   requestId: string,
   catalog: ModelCatalog,
 ): ResolvedEmbeddingRequest {
-  const invalid = (reason: string) =>
-    new InferenceRequestError(reason, {
-      provider: client.name,
-      requestId,
-      phase: 'request',
-      retryable: false,
-    });
+  const invalid = requestError(client.name, requestId);
   if (typeof request !== 'object' || request === null) {
     throw invalid('The request must be an object with an input.');
   }
@@ -502,13 +502,7 @@ function resolveRequest(
   catalog: ModelCatalog,
   selection: ModelSelection | undefined,
 ): ResolvedChatRequest {
-  const invalid = (reason: string) =>
-    new InferenceRequestError(reason, {
-      provider: client.name,
-      requestId,
-      phase: 'request',
-      retryable: false,
-    });
+  const invalid = requestError(client.name, requestId);
   if (typeof request !== 'object' || request === null) {
     throw invalid('The request must be an object with a messages array.');
   }
@@ -554,8 +548,7 @@ function resolveRequest(
  * caller's (`InferenceRequestError`), never a provider fault.
  */
 function checkCallOptions(options: ChatCallOptions, requestId: string, provider: string): void {
-  const invalid = (reason: string) =>
-    new InferenceRequestError(reason, { provider, requestId, phase: 'request', retryable: false });
+  const invalid = requestError(provider, requestId);
   if (options.requestId !== undefined) {
     if (
       typeof options.requestId !== 'string' ||
