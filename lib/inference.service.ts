@@ -94,8 +94,14 @@ export class InferenceService {
     const decision = this.#route(requestId, options);
     const client = this.providers.get(decision.provider, requestId);
     const resolved = this.#resolve(request, client, requestId, options);
+    // Read now: the stream may be iterated outside the request's context.
+    const requestSignal = currentRequestContext()?.signal;
     return new InferenceStream((signal) =>
-      this.#routedStream(decision, client, resolved, request, requestId, options, signal),
+      this.#routedStream(decision, client, resolved, request, requestId, options, [
+        options.signal,
+        signal,
+        requestSignal,
+      ]),
     );
   }
 
@@ -114,7 +120,8 @@ export class InferenceService {
       const result = await client.chat(resolved, {
         ...options,
         requestId,
-        signals: [options.signal],
+        // The HTTP request's signal: a call nobody will read is aborted with its client.
+        signals: [options.signal, currentRequestContext()?.signal],
         track: this.inflight.trackCall(requestId, client.name, resolved.model),
         onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
       });
@@ -146,11 +153,11 @@ export class InferenceService {
     request: ChatCompletionRequest,
     requestId: string,
     options: StreamCallOptions,
-    signal: AbortSignal,
+    signals: readonly (AbortSignal | undefined)[],
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     let fellBack = false;
     try {
-      yield* this.#streamVia(decision, client, resolved, requestId, options, signal, () => {
+      yield* this.#streamVia(decision, client, resolved, requestId, options, signals, () => {
         fellBack = true; // the caller's onEnd waits for the fallback's end
       });
       return;
@@ -168,7 +175,7 @@ export class InferenceService {
         ...options,
         onEnd: (summary) => options.onEnd?.({ ...summary, fallbackFrom: client.name }),
       },
-      signal,
+      signals,
     );
   }
 
@@ -182,14 +189,14 @@ export class InferenceService {
     resolved: ResolvedChatRequest,
     requestId: string,
     options: StreamCallOptions,
-    signal: AbortSignal,
+    signals: readonly (AbortSignal | undefined)[],
     onFallback?: () => void,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const telemetry = this.#startTelemetry(client, resolved, decision, true);
     return client.stream(resolved, {
       ...options,
       requestId,
-      signals: [options.signal, signal],
+      signals,
       track: this.inflight.trackCall(requestId, client.name, resolved.model),
       onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
       onEnd: (summary) => {
