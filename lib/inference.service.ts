@@ -1,5 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { InferenceRouter, type RouteDecision } from './canary/inference.router.js';
+import {
+  InferenceRouter,
+  type CallRecord,
+  type RouteDecision,
+} from './canary/inference.router.js';
 import { ModelCatalog } from './model/model-catalog.js';
 import type { CallTelemetry } from './telemetry/call-telemetry.js';
 import { InferenceTelemetry } from './telemetry/inference.telemetry.js';
@@ -71,12 +75,12 @@ export class InferenceService {
   ): Promise<ChatCompletionResult> {
     const requestId = this.#requestId(options);
     options = withRouteDefaults(options);
-    const decision = this.#route(requestId, options);
+    const decision = this.#route(requestId, options, request);
     try {
       return await this.#chatVia(decision, request, requestId, options);
     } catch (error) {
       if (!canFallBack(decision, error)) throw error;
-      const result = await this.#chatVia(fallbackOf(decision), request, requestId, options);
+      const result = await this.#chatVia(fallbackOf(decision, error), request, requestId, options);
       result.inference.fallbackFrom = decision.provider;
       return result;
     }
@@ -91,7 +95,7 @@ export class InferenceService {
   stream(request: ChatCompletionRequest, options: StreamCallOptions = {}): InferenceStream {
     const requestId = this.#requestId(options);
     options = withRouteDefaults(options);
-    const decision = this.#route(requestId, options);
+    const decision = this.#route(requestId, options, request);
     const client = this.providers.get(decision.provider, requestId);
     const resolved = this.#resolve(request, client, requestId, options);
     return new InferenceStream((signal) =>
@@ -120,7 +124,10 @@ export class InferenceService {
       });
       const { inference } = result;
       if (decision.side) inference.side = decision.side;
-      this.router.record(decision, undefined, inference.durationMs, inference.cost?.usd);
+      this.router.record(decision, undefined, inference.durationMs, inference.cost?.usd, {
+        outputTokens: inference.usage?.completion_tokens,
+        attempts: inference.attempts,
+      });
       telemetry.end({
         durationMs: inference.durationMs,
         usage: inference.usage,
@@ -132,7 +139,11 @@ export class InferenceService {
       return result;
     } catch (error) {
       const durationMs = performance.now() - startedAt;
-      this.router.record(decision, error, durationMs);
+      excuseCallerDeadline(client, error, options);
+      this.router.record(decision, error, durationMs, undefined, {
+        attempts: (error as InferenceError).attempts,
+        callerBudgets: options.timeouts,
+      });
       if (canFallBack(decision, error)) telemetry.fallback(decision.fallback!, error);
       telemetry.end({ error, durationMs });
       throw error;
@@ -149,6 +160,7 @@ export class InferenceService {
     signal: AbortSignal,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     let fellBack = false;
+    let failure: unknown;
     try {
       yield* this.#streamVia(decision, client, resolved, requestId, options, signal, () => {
         fellBack = true; // the caller's onEnd waits for the fallback's end
@@ -156,8 +168,9 @@ export class InferenceService {
       return;
     } catch (error) {
       if (!fellBack) throw error;
+      failure = error;
     }
-    const fallback = fallbackOf(decision);
+    const fallback = fallbackOf(decision, failure);
     const stable = this.providers.get(fallback.provider, requestId);
     yield* this.#streamVia(
       fallback,
@@ -195,7 +208,13 @@ export class InferenceService {
       onEnd: (summary) => {
         // One the caller ended is not judged (its cost still counts).
         const error = summary.outcome === 'aborted' ? (summary.error ?? CANCELLED) : summary.error;
-        this.router.record(decision, error, latencyOf(summary), summary.cost?.usd);
+        if (error !== undefined) excuseCallerDeadline(client, error, options);
+        this.router.record(decision, error, latencyOf(summary), summary.cost?.usd, {
+          streamed: true,
+          outputTokens: summary.usage?.completion_tokens,
+          attempts: summary.attempts,
+          callerBudgets: options.timeouts,
+        } satisfies CallRecord);
         if (decision.side) summary.side = decision.side;
         const fallsBack =
           onFallback !== undefined &&
@@ -236,12 +255,18 @@ export class InferenceService {
     });
   }
 
-  #route(requestId: string, options: ChatCallOptions): RouteDecision {
+  #route(
+    requestId: string,
+    options: ChatCallOptions,
+    request: ChatCompletionRequest,
+  ): RouteDecision {
     if (options.provider !== undefined) return { provider: options.provider };
+    const context = currentRequestContext();
     return this.router.route({
       requestId,
       stickyKey: options.stickyKey,
-      headers: currentRequestContext()?.headers,
+      headers: context?.headers,
+      model: request?.model ?? context?.model?.model,
     });
   }
 
@@ -268,8 +293,20 @@ export class InferenceService {
 }
 
 /** Where a failed canary call goes: the stable provider, in the same phase. */
-function fallbackOf(decision: RouteDecision): RouteDecision {
-  return { provider: decision.fallback!, side: 'stable', phaseKey: decision.phaseKey };
+function fallbackOf(decision: RouteDecision, error: unknown): RouteDecision {
+  return {
+    provider: decision.fallback!,
+    side: 'stable',
+    phaseKey: decision.phaseKey,
+    fallbackFrom: { provider: decision.provider, error },
+  };
+}
+
+/** A deadline the caller chose ran out: that says nothing about the provider's health. */
+function excuseCallerDeadline(client: ProviderClient, error: unknown, options: ChatCallOptions) {
+  if (options.timeouts && faultOf(error, options.timeouts) !== faultOf(error)) {
+    client.health.excuse(error);
+  }
 }
 
 /** A stream the caller stopped by returning early: not judged, like any cancelled call. */
@@ -341,11 +378,7 @@ function resolveRequest(
     );
   }
   const model = catalog.concrete(named, client.name);
-  if (model === undefined) {
-    throw invalid(
-      `Model "${named}" has no name for provider "${client.name}". Add models.${named}.${client.name} to the module options.`,
-    );
-  }
+  if (model === undefined) throw invalid(catalog.missing(named, client.name));
   for (const [field, value] of options.timeouts ? Object.entries(options.timeouts) : []) {
     if (!CALL_TIMEOUTS.has(field)) {
       throw invalid(
