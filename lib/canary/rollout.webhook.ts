@@ -16,7 +16,9 @@ const BACKOFF_MS = 250;
  */
 export class RolloutWebhook {
   readonly #queue: RolloutEvent[] = [];
-  /** Aborted by `close()`: the attempt in flight, the backoff wait and the queue stop with it. */
+  /** Aborted as `close()` starts: no backoff wait, no retry. */
+  readonly #closing = new AbortController();
+  /** Aborted once `close()`'s bound has passed: the attempt in flight and the queue stop too. */
   readonly #stop = new AbortController();
   #sending: Promise<void> | undefined;
   #closed = false;
@@ -38,9 +40,10 @@ export class RolloutWebhook {
     this.#sending ??= this.#drain().finally(() => (this.#sending = undefined));
   }
 
-  /** Waits for queued events at most one attempt's timeout (without retries), then stops. */
+  /** Gives queued events one attempt each (no retry) for at most `timeoutMs`, then stops. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort();
     if (this.#sending) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -60,12 +63,8 @@ export class RolloutWebhook {
   }
 
   async #drain(): Promise<void> {
-    for (
-      let event = this.#queue.shift();
-      event && !this.#stop.signal.aborted;
-      event = this.#queue.shift()
-    ) {
-      await this.#deliver(event);
+    while (this.#queue.length > 0 && !this.#stop.signal.aborted) {
+      await this.#deliver(this.#queue.shift()!);
     }
   }
 
@@ -75,7 +74,9 @@ export class RolloutWebhook {
     let lastError = '';
     for (let attempt = 0; attempt <= this.options.retries; attempt++) {
       try {
-        if (attempt > 0) await sleep(BACKOFF_MS * 2 ** (attempt - 1), undefined, { signal: stop });
+        if (attempt > 0) {
+          await sleep(BACKOFF_MS * 2 ** (attempt - 1), undefined, { signal: this.#closing.signal });
+        }
         const response = await request(this.options.url, {
           method: 'POST',
           headers: { ...this.options.headers, 'content-type': 'application/json' },
