@@ -1,9 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  InferenceRouter,
-  type CallRecord,
-  type RouteDecision,
-} from './canary/inference.router.js';
+import { InferenceRouter, type CallRecord, type RouteDecision } from './canary/inference.router.js';
 import { ModelCatalog } from './model/model-catalog.js';
 import type { CallTelemetry } from './telemetry/call-telemetry.js';
 import { InferenceTelemetry } from './telemetry/inference.telemetry.js';

@@ -47,7 +47,10 @@ export function outcomeOf(error: unknown, callerBudgets?: CallerBudgets): number
  */
 export function isError(outcome: number): boolean {
   return (
-    outcome !== SUCCESS && outcome !== TIMEOUT && outcome !== RATE_LIMITED && outcome !== INCOMPATIBLE
+    outcome !== SUCCESS &&
+    outcome !== TIMEOUT &&
+    outcome !== RATE_LIMITED &&
+    outcome !== INCOMPATIBLE
   );
 }
 

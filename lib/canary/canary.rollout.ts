@@ -28,7 +28,12 @@ import {
 import { MemoryRolloutStore, type RolloutStore } from './rollout.store.js';
 import { RolloutMachine, type RolloutChange } from './rollout.machine.js';
 import { RolloutWebhook } from './rollout.webhook.js';
-import { SideMetrics, type CallFacts, type SideFigures, type SideSnapshot } from './side-metrics.js';
+import {
+  SideMetrics,
+  type CallFacts,
+  type SideFigures,
+  type SideSnapshot,
+} from './side-metrics.js';
 
 /** How many times an operator action retries a write that lost a race with another replica. */
 const WRITE_ATTEMPTS = 5;
@@ -134,9 +139,7 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
    */
   get overridable(): boolean {
     const state = this.#state;
-    return (
-      isActive(state.status) && !this.stale && this.#fastFailedRollout !== state.rolloutId
-    );
+    return isActive(state.status) && !this.stale && this.#fastFailedRollout !== state.rolloutId;
   }
 
   get stale(): boolean {
@@ -225,7 +228,8 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
 
   /** A canary-side call served by stable because its model has no equivalent on the canary. */
   recordIneligible(phaseKey: string | undefined): void {
-    if (phaseKey !== undefined && this.#metrics?.key === phaseKey) this.#metrics.canary.addIneligible();
+    if (phaseKey !== undefined && this.#metrics?.key === phaseKey)
+      this.#metrics.canary.addIneligible();
   }
 
   /**
@@ -248,7 +252,9 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
     let timer: unknown;
     const timedOut = new Promise<void>((resolve) => {
       timer = clock.setTimeout(() => {
-        this.#logger.warn(`Rollout sync is taking longer than ${bound} ms; it is not started again until it ends`);
+        this.#logger.warn(
+          `Rollout sync is taking longer than ${bound} ms; it is not started again until it ends`,
+        );
         resolve();
       }, bound);
       (timer as { unref?: () => void } | undefined)?.unref?.();
@@ -459,7 +465,11 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
     const documents = await this.#store.readMetrics(local.key);
     if (documents.length === 0) return { metrics: local, scope: 'local', replicas: 1 };
     const published = this.#published;
-    if (documents.length === 1 && published?.key === local.key && documents[0] === published.document) {
+    if (
+      documents.length === 1 &&
+      published?.key === local.key &&
+      documents[0] === published.document
+    ) {
       // Only this replica's figures are in the store: nothing to add to them.
       return { metrics: local, scope: 'merged', replicas: 1 };
     }

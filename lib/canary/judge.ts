@@ -96,7 +96,12 @@ export function judge(canary: SideMetrics, stable: SideMetrics, criteria: JudgeC
 }
 
 /** Error, success, attempt and incompatibility rates, each against its margin. */
-function rateBreaches(c: SideFigures, s: SideFigures, criteria: JudgeCriteria, z: number): string[] {
+function rateBreaches(
+  c: SideFigures,
+  s: SideFigures,
+  criteria: JudgeCriteria,
+  z: number,
+): string[] {
   const breaches: string[] = [];
   const level = percent(criteria.confidence);
   const compare = (

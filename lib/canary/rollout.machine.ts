@@ -124,7 +124,8 @@ export class RolloutMachine {
       case 'fail': {
         const failures = current.failures + 1;
         if (failures >= this.settings.consecutiveFailures) {
-          const what = failures === 1 ? 'a failing evaluation' : `${failures} failing evaluations in a row`;
+          const what =
+            failures === 1 ? 'a failing evaluation' : `${failures} failing evaluations in a row`;
           return this.rollback(judged, `${what}: ${reasons}`, now);
         }
         return this.#change(current, { ...judged, failures }, undefined, '', now);

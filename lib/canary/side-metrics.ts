@@ -107,7 +107,8 @@ export class SideMetrics {
     this.#costUsd += costUsd;
     const attempts = call?.attempts ?? 1;
     this.#attempts += attempts;
-    this.#failedAttempts += outcome === SUCCESS || outcome === INCOMPATIBLE ? attempts - 1 : attempts;
+    this.#failedAttempts +=
+      outcome === SUCCESS || outcome === INCOMPATIBLE ? attempts - 1 : attempts;
     if (outcome !== SUCCESS) return;
     this.#latency.record(latencyMs);
     if (call?.streamed) this.#firstChunk.record(latencyMs);

@@ -51,7 +51,10 @@ describe('model equivalence', () => {
       [{ legacy: 'gpt-4.1', nxt: 'deepseek-v3.2' }],
       /equivalentModels\[0\]\.nxt is not a known option\. Known options here: legacy, next/,
     ],
-    [[{ legacy: 'gpt-4.1', next: '' }], /equivalentModels\[0\]\.next must be a non-empty model name/],
+    [
+      [{ legacy: 'gpt-4.1', next: '' }],
+      /equivalentModels\[0\]\.next must be a non-empty model name/,
+    ],
     [
       [
         { legacy: 'gpt-4.1', next: 'deepseek-v3.2' },

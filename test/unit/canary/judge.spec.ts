@@ -114,7 +114,9 @@ describe('judge: the canary against stable, in the same phase', () => {
   it('judges attempts, so a canary that only succeeds on retry is seen', () => {
     const retried = judge(side(2000, 0, { attempts: 2 }), side(8000, 0), criteria);
     expect(retried.kind).toBe('fail');
-    expect(retried.reasons.join()).toMatch(/canary attempt error rate 50\.0% against stable's 0\.00%/);
+    expect(retried.reasons.join()).toMatch(
+      /canary attempt error rate 50\.0% against stable's 0\.00%/,
+    );
   });
 
   it('judges incompatibility (4xx the stable side served) as its own rate', () => {
@@ -128,7 +130,11 @@ describe('judge: the canary against stable, in the same phase', () => {
 
   it('counts neither client faults nor cancellations', () => {
     expect(outcomeOf(invalid)).toBeUndefined();
-    const timeout = new InferenceTimeoutError('slow', { ...details, phase: 'deadline', retryable: true });
+    const timeout = new InferenceTimeoutError('slow', {
+      ...details,
+      phase: 'deadline',
+      retryable: true,
+    });
     expect(outcomeOf(timeout)).toBeDefined();
     // A deadline the caller chose is the caller giving up, not a provider fault.
     expect(outcomeOf(timeout, { totalMs: 1_000 })).toBeUndefined();
@@ -144,10 +150,20 @@ describe('judge: the canary against stable, in the same phase', () => {
   });
 
   it('counts timeouts and rate limits against the success rate, not the error rate', () => {
-    const timeout = new InferenceTimeoutError('slow', { ...details, phase: 'deadline', retryable: true });
-    const limited = new InferenceRateLimitError('quota', { ...details, phase: 'headers', retryable: true, status: 429 });
+    const timeout = new InferenceTimeoutError('slow', {
+      ...details,
+      phase: 'deadline',
+      retryable: true,
+    });
+    const limited = new InferenceRateLimitError('quota', {
+      ...details,
+      phase: 'headers',
+      retryable: true,
+      status: 429,
+    });
     const metrics = side(1000, 0);
-    for (let call = 0; call < 60; call++) metrics.record(outcomeOf(call % 2 ? timeout : limited)!, 0);
+    for (let call = 0; call < 60; call++)
+      metrics.record(outcomeOf(call % 2 ? timeout : limited)!, 0);
     const figures = metrics.figures();
     expect([figures.errors, figures.providerFailures, figures.failures]).toEqual([
       0,

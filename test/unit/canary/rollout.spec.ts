@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  MemoryRolloutStore,
-  RolloutActionError,
-  type RolloutState,
-} from '../../../lib/index.js';
+import { MemoryRolloutStore, RolloutActionError, type RolloutState } from '../../../lib/index.js';
 import { HEALTHY, LEGACY, LLM, RolloutSim, type Behaviour } from '../../support/rollout-sim.js';
 
 const MINUTE = 60_000;
@@ -235,7 +231,9 @@ describe('rollout on a fake clock', () => {
       await sim.start();
       await runUntil(sim, llm({ ...LLM, retriedRate: 0.4 }), () => sim.status === 'rolled_back', 3);
       expect(sim.status).toBe('rolled_back');
-      expect(sim.rollout.state.reason).toMatch(/canary attempt error rate \d\d\.\d% against stable's/);
+      expect(sim.rollout.state.reason).toMatch(
+        /canary attempt error rate \d\d\.\d% against stable's/,
+      );
       const { canary } = (await sim.rollout.report()).sides;
       expect(canary.errorRate).toBeLessThan(0.01); // the calls themselves look fine
       expect(canary.attempts).toBeGreaterThan(canary.calls);
@@ -244,9 +242,16 @@ describe('rollout on a fake clock', () => {
     it('rolls back a canary refusing requests stable serves, and does not count the fallbacks as stable', async () => {
       const sim = new RolloutSim({ warmup: { probes: 0 }, phases });
       await sim.start();
-      await runUntil(sim, llm({ ...LLM, incompatibleRate: 0.05 }), () => sim.status === 'rolled_back', 3);
+      await runUntil(
+        sim,
+        llm({ ...LLM, incompatibleRate: 0.05 }),
+        () => sim.status === 'rolled_back',
+        3,
+      );
       expect(sim.status).toBe('rolled_back');
-      expect(sim.rollout.state.reason).toMatch(/canary incompatibility rate \d\.\d\d% \(4xx for requests stable served/);
+      expect(sim.rollout.state.reason).toMatch(
+        /canary incompatibility rate \d\.\d\d% \(4xx for requests stable served/,
+      );
       const { sides } = await sim.rollout.report();
       expect(sides.canary.incompatible).toBeGreaterThan(0);
       expect(sides.canary.failures.canary_incompatible).toBe(sides.canary.incompatible);
