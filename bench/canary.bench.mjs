@@ -134,7 +134,7 @@ console.log(
   `  route + record, naive (keep every latency, sort at each of ${CALLS / EVALUATE_EVERY} evaluations): ${ns(median(results.naive))} per call`,
 );
 console.log(
-  `  heap grown by 1,000,000 recorded calls: module ${kib(moduleBytes)} (its per-phase figures are a fixed ~8 KiB, allocated when the phase starts), naive ${kib(naive.bytes)}`,
+  `  heap grown by 1,000,000 recorded calls: module ${kib(moduleBytes)} (its per-phase figures are a fixed ~24 KiB, allocated when the phase starts), naive ${kib(naive.bytes)}`,
 );
 console.log(
   `  sticky bucket: ${ns(ownNs)} per key here, ${ns(packageNs)} with the murmurhash package (${(packageNs / ownNs).toFixed(1)}x)${sink === 0.5 ? '' : ''}`,
