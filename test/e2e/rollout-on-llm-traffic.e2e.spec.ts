@@ -96,6 +96,15 @@ describe('the sample gateway in a rollout, with SDK clients (real sockets)', () 
     expect(modelsSeen(next)).toEqual(new Set(['deepseek-v3.2']));
     expect(modelsSeen(legacy)).toEqual(new Set(['gpt-4.1']));
 
+    // A canary call that fails falls back under legacy's own name.
+    legacy.reset();
+    next.reset();
+    next.failNext({ type: 'status', status: 500 }, 3); // the first attempt and both retries
+    const fellBack = await ask(users(true, 1)[0]!, 'gpt-4.1');
+    expect(fellBack.model).toBe('gpt-4.1');
+    expect(modelsSeen(next)).toEqual(new Set(['deepseek-v3.2']));
+    expect(modelsSeen(legacy)).toEqual(new Set(['gpt-4.1']));
+
     // gpt-4.1-mini has no equivalent on next: its canary users are served by legacy, counted.
     const before = (await rollout.figures()).canary.ineligible;
     next.reset();
