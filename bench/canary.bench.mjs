@@ -7,7 +7,7 @@
 import 'reflect-metadata';
 import murmurhash from 'murmurhash';
 import { Logger } from '@nestjs/common';
-import { CanaryRollout, CanaryRouter, bucketOf } from '../dist/index.js';
+import { CanaryRollout, CanaryRouter, ModelCatalog, bucketOf } from '../dist/index.js';
 import { resolveInferenceOptions } from '../dist/options/index.js';
 
 Logger.overrideLogger(false);
@@ -24,14 +24,17 @@ if (typeof globalThis.gc !== 'function') {
 
 const users = Array.from({ length: 50_000 }, (_, i) => `user-${i}@example.com`);
 const latencies = Float64Array.from({ length: 65_536 }, () => 100 + Math.random() * 400);
+/** What the service tells the router of a unary call: output tokens and attempts. */
+const FACTS = { outputTokens: 300, attempts: 1 };
 
 async function newRollout() {
   const options = resolveInferenceOptions({
     providers: {
-      legacy: { baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'k' },
-      next: { baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'k' },
+      legacy: { baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'k', defaultModel: 'gpt-4.1' },
+      next: { baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'k', defaultModel: 'deepseek-v3.2' },
     },
     defaultProvider: 'legacy',
+    equivalentModels: [{ legacy: 'gpt-4.1', next: 'deepseek-v3.2' }],
     canary: { stable: 'legacy', canary: 'next', warmup: { probes: 0 }, fastFail: false },
   });
   const rollout = new CanaryRollout(options, { get: () => undefined });
@@ -39,15 +42,19 @@ async function newRollout() {
   await rollout.start();
   await rollout.advance(); // 5%
   await rollout.advance(); // 25%
-  return { rollout, router: new CanaryRouter(options, rollout) };
+  return { rollout, router: new CanaryRouter(options, rollout, new ModelCatalog(options)) };
 }
 
 /** The module: route by sticky key, record into the phase's counters and log-bucket sketch. */
 function moduleRun({ router }) {
   let canary = 0;
   for (let call = 0; call < CALLS; call++) {
-    const decision = router.route({ requestId: 'r', stickyKey: users[call % users.length] });
-    router.record(decision, undefined, latencies[call & 65_535]);
+    const decision = router.route({
+      requestId: 'r',
+      stickyKey: users[call % users.length],
+      model: 'gpt-4.1',
+    });
+    router.record(decision, undefined, latencies[call & 65_535], 0, FACTS);
     if (decision.side === 'canary') canary++;
   }
   return canary;
@@ -58,7 +65,11 @@ function naiveRun({ router }) {
   const kept = { stable: [], canary: [] };
   let p99 = 0;
   for (let call = 0; call < CALLS; call++) {
-    const decision = router.route({ requestId: 'r', stickyKey: users[call % users.length] });
+    const decision = router.route({
+      requestId: 'r',
+      stickyKey: users[call % users.length],
+      model: 'gpt-4.1',
+    });
     kept[decision.side].push(latencies[call & 65_535]);
     if ((call + 1) % EVALUATE_EVERY === 0) {
       const sorted = kept.canary.toSorted((a, b) => a - b);
@@ -123,7 +134,7 @@ console.log(
   `  route + record, naive (keep every latency, sort at each of ${CALLS / EVALUATE_EVERY} evaluations): ${ns(median(results.naive))} per call`,
 );
 console.log(
-  `  heap grown by 1,000,000 recorded calls: module ${kib(moduleBytes)} (its per-phase figures are a fixed ~8 KiB, allocated when the phase starts), naive ${kib(naive.bytes)}`,
+  `  heap grown by 1,000,000 recorded calls: module ${kib(moduleBytes)} (its per-phase figures are a fixed ~24 KiB, allocated when the phase starts), naive ${kib(naive.bytes)}`,
 );
 console.log(
   `  sticky bucket: ${ns(ownNs)} per key here, ${ns(packageNs)} with the murmurhash package (${(packageNs / ownNs).toFixed(1)}x)${sink === 0.5 ? '' : ''}`,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InferenceRouter, type RouteDecision } from './canary/inference.router.js';
+import { InferenceRouter, type CallRecord, type RouteDecision } from './canary/inference.router.js';
 import { ModelCatalog } from './model/model-catalog.js';
 import type { CallTelemetry } from './telemetry/call-telemetry.js';
 import { InferenceTelemetry } from './telemetry/inference.telemetry.js';
@@ -89,10 +89,11 @@ export class InferenceService {
   ): Promise<ChatCompletionResult> {
     const requestId = this.#requestId(options);
     options = withRouteDefaults(options);
-    const decision = this.#route(requestId, options);
+    const decision = this.#route(requestId, options, request.model);
     checkCallOptions(options, requestId, decision.provider);
     const budget = this.#budget(decision, requestId, options);
     let fellBack = false;
+    let failure: unknown;
     try {
       return await this.#chatVia(decision, request, requestId, options, budget.deadline, () => {
         fellBack = this.#leavesRoomFor(budget);
@@ -100,8 +101,9 @@ export class InferenceService {
       });
     } catch (error) {
       if (!fellBack) throw error;
+      failure = error;
     }
-    const fallback = fallbackOf(decision);
+    const fallback = fallbackOf(decision, failure);
     const result = await this.#chatVia(fallback, request, requestId, options, budget.deadline);
     result.inference.fallbackFrom = decision.provider;
     return result;
@@ -118,7 +120,7 @@ export class InferenceService {
   stream(request: ChatCompletionRequest, options: StreamCallOptions = {}): InferenceStream {
     const requestId = this.#requestId(options);
     options = withRouteDefaults(options);
-    const decision = this.#route(requestId, options);
+    const decision = this.#route(requestId, options, request.model);
     checkCallOptions(options, requestId, decision.provider);
     const client = this.providers.get(decision.provider, requestId);
     const resolved = this.#resolve(request, client, requestId);
@@ -147,7 +149,7 @@ export class InferenceService {
       options.provider !== undefined
         ? { provider: options.provider }
         : options.routing === 'rollout'
-          ? this.#route(requestId, options)
+          ? this.#route(requestId, options, request.model)
           : { provider: this.providers.embeddingsProvider };
     checkCallOptions(options, requestId, decision.provider);
     const client = this.providers.get(decision.provider, requestId);
@@ -213,24 +215,35 @@ export class InferenceService {
       });
     } catch (error) {
       const durationMs = performance.now() - startedAt;
+      excuseCallerDeadline(client, error, options);
       if (fallsBack !== undefined && canFallBack(decision, error) && fallsBack()) {
         telemetry.fallback(decision.fallback!, error);
       }
-      this.#ended(decision, telemetry, { error, durationMs, latencyMs: durationMs });
+      this.#ended(
+        decision,
+        telemetry,
+        { error, durationMs, latencyMs: durationMs },
+        { attempts: (error as InferenceError).attempts, callerBudgets: options.timeouts },
+      );
       throw error;
     }
     const { inference } = result;
     if (decision.side) inference.side = decision.side;
     inference.cost = costOfCall(client.options.prices, resolved.model, inference.usage);
-    this.#ended(decision, telemetry, {
-      durationMs: inference.durationMs,
-      latencyMs: inference.durationMs,
-      usage: inference.usage,
-      cost: inference.cost,
-      responseModel: result.model,
-      responseId: result.id,
-      finishReason: result.choices[0]?.finish_reason,
-    });
+    this.#ended(
+      decision,
+      telemetry,
+      {
+        durationMs: inference.durationMs,
+        latencyMs: inference.durationMs,
+        usage: inference.usage,
+        cost: inference.cost,
+        responseModel: result.model,
+        responseId: result.id,
+        finishReason: result.choices[0]?.finish_reason,
+      },
+      { outputTokens: inference.usage?.completion_tokens, attempts: inference.attempts },
+    );
     return result;
   }
 
@@ -245,6 +258,7 @@ export class InferenceService {
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const budget = this.#budget(decision, requestId, options);
     let fellBack = false;
+    let failure: unknown;
     try {
       yield* this.#streamVia(
         decision,
@@ -263,8 +277,9 @@ export class InferenceService {
       return;
     } catch (error) {
       if (!fellBack) throw error;
+      failure = error;
     }
-    const fallback = fallbackOf(decision);
+    const fallback = fallbackOf(decision, failure);
     const stable = this.providers.get(fallback.provider, requestId);
     yield* this.#streamVia(
       fallback,
@@ -317,6 +332,7 @@ export class InferenceService {
         );
         // One the caller ended is not judged (its cost still counts).
         const error = summary.outcome === 'aborted' ? (summary.error ?? CANCELLED) : summary.error;
+        if (error !== undefined) excuseCallerDeadline(client, error, options);
         const continues =
           fallsBack !== undefined &&
           summary.chunks === 0 &&
@@ -324,17 +340,28 @@ export class InferenceService {
           canFallBack(decision, summary.error) &&
           fallsBack();
         if (continues) telemetry.fallback(decision.fallback!, summary.error);
-        this.#ended(decision, telemetry, {
-          error: summary.outcome === 'completed' ? undefined : error,
-          durationMs: summary.durationMs,
-          latencyMs: summary.timeToFirstChunkMs ?? summary.durationMs,
-          usage: summary.usage,
-          cost: summary.cost,
-          responseModel: summary.model,
-          finishReason: summary.finishReason,
-          timeToFirstChunkMs: summary.timeToFirstChunkMs,
-          chunks: summary.chunks,
-        });
+        this.#ended(
+          decision,
+          telemetry,
+          {
+            error: summary.outcome === 'completed' ? undefined : error,
+            durationMs: summary.durationMs,
+            // A stream's latency for the judge: until the first chunk, or the whole call.
+            latencyMs: summary.timeToFirstChunkMs ?? summary.durationMs,
+            usage: summary.usage,
+            cost: summary.cost,
+            responseModel: summary.model,
+            finishReason: summary.finishReason,
+            timeToFirstChunkMs: summary.timeToFirstChunkMs,
+            chunks: summary.chunks,
+          },
+          {
+            streamed: true,
+            outputTokens: summary.usage?.completion_tokens,
+            attempts: summary.attempts,
+            callerBudgets: options.timeouts,
+          },
+        );
         if (!continues) options.onEnd?.(summary);
       },
     });
@@ -359,8 +386,8 @@ export class InferenceService {
   }
 
   /** Where every call's end is recorded, unary or streamed: for the router and in telemetry. */
-  #ended(decision: RouteDecision, telemetry: CallTelemetry, end: CallEnd): void {
-    this.router.record(decision, end.error, end.latencyMs, end.cost?.usd);
+  #ended(decision: RouteDecision, telemetry: CallTelemetry, end: CallEnd, facts: CallRecord): void {
+    this.router.record(decision, end.error, end.latencyMs, end.cost?.usd, facts);
     telemetry.end(end);
   }
 
@@ -394,13 +421,16 @@ export class InferenceService {
     return budget.deadline - this.providers.clock.now() >= budget.totalMs * FALLBACK_SHARE;
   }
 
-  #route(requestId: string, options: ChatCallOptions): RouteDecision {
+  /** Where a call goes; `model` is the one it names, for the rollout's model equivalence. */
+  #route(requestId: string, options: ChatCallOptions, model: string | undefined): RouteDecision {
     if (options.provider !== undefined) return { provider: options.provider };
+    const context = currentRequestContext();
     try {
       return this.router.route({
         requestId,
         stickyKey: options.stickyKey,
-        headers: currentRequestContext()?.headers,
+        headers: context?.headers,
+        model: model ?? context?.model?.model,
       });
     } catch (error) {
       // The router runs the application's sticky-key function: its failure is the caller's.
@@ -445,8 +475,20 @@ type CallEnd = Parameters<CallTelemetry['end']>[0] & { latencyMs: number };
 const FALLBACK_SHARE = 0.25;
 
 /** Where a failed canary call goes: the stable provider, in the same phase. */
-function fallbackOf(decision: RouteDecision): RouteDecision {
-  return { provider: decision.fallback!, side: 'stable', phaseKey: decision.phaseKey };
+function fallbackOf(decision: RouteDecision, error: unknown): RouteDecision {
+  return {
+    provider: decision.fallback!,
+    side: 'stable',
+    phaseKey: decision.phaseKey,
+    fallbackFrom: { provider: decision.provider, error },
+  };
+}
+
+/** A deadline the caller chose ran out: that says nothing about the provider's health. */
+function excuseCallerDeadline(client: ProviderClient, error: unknown, options: ChatCallOptions) {
+  if (options.timeouts && faultOf(error, options.timeouts) !== faultOf(error)) {
+    client.health.excuse(error);
+  }
 }
 
 /** A stream the caller stopped by returning early: not judged, like any cancelled call. */
@@ -516,11 +558,7 @@ function resolveEmbeddingRequest(
     );
   }
   const model = catalog.concrete(request.model, client.name);
-  if (model === undefined) {
-    throw invalid(
-      `Model "${request.model}" has no name for provider "${client.name}". Add models.${request.model}.${client.name} to the module options.`,
-    );
-  }
+  if (model === undefined) throw invalid(catalog.missing(request.model, client.name));
   return model === request.model ? (request as ResolvedEmbeddingRequest) : { ...request, model };
 }
 
@@ -545,11 +583,7 @@ function resolveRequest(
     );
   }
   const model = catalog.concrete(named, client.name);
-  if (model === undefined) {
-    throw invalid(
-      `Model "${named}" has no name for provider "${client.name}". Add models.${named}.${client.name} to the module options.`,
-    );
-  }
+  if (model === undefined) throw invalid(catalog.missing(named, client.name));
   const temperature = request.temperature ?? selection?.temperature;
   const maxTokens = request.max_tokens ?? request.max_completion_tokens ?? selection?.maxTokens;
   const addsDefaults =

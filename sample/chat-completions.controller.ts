@@ -17,8 +17,9 @@ import { UsageLedger } from './usage-ledger.service.js';
 type AdapterResponse = ServerResponse | { raw: ServerResponse; hijack(): void };
 
 /**
- * OpenAI's chat-completions endpoint, so OpenAI's own SDKs can use the gateway unchanged.
- * `x-inference-provider: next` pins a call to a provider.
+ * OpenAI's chat-completions endpoint, so OpenAI's own SDKs can use the gateway unchanged. With
+ * ALLOW_PROVIDER_HEADER=true, `x-inference-provider: next` pins a call to a provider (off by
+ * default: any client could otherwise steer its calls around the rollout).
  */
 @Controller('v1')
 export class ChatCompletionsController {
@@ -32,9 +33,10 @@ export class ChatCompletionsController {
   @HttpCode(200)
   async create(
     @Body() body: ChatCompletionRequest,
-    @Headers('x-inference-provider') provider: string | undefined,
+    @Headers('x-inference-provider') pinned: string | undefined,
     @Res() response: AdapterResponse,
   ): Promise<void> {
+    const provider = process.env.ALLOW_PROVIDER_HEADER === 'true' ? pinned : undefined;
     if (typeof body !== 'object' || body === null || !Array.isArray(body.messages)) {
       throw new BadRequestException({
         error: {

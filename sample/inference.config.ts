@@ -13,7 +13,12 @@ import { rolloutStoreFrom } from './rollout-store.js';
  * A rollout from `legacy` to `next` starts at boot (ROLLOUT_AUTOSTART=false turns that off),
  * sticky per `x-user-id`: ROLLOUT_PHASES (`1:15m,5:30m,25:1h,50:2h,100` by default),
  * ROLLOUT_INTERVAL_MS (60000), ROLLOUT_MIN_SAMPLES (100), and REDIS_URL to share it across
- * replicas.
+ * replicas. ROLLOUT_OVERRIDE_HEADER (a header name, or `true` for `x-inference-canary`) lets
+ * testers force a side; it is off unless set.
+ *
+ * SDK clients always name a model: INFERENCE_MODEL on legacy is declared the same model as
+ * CANARY_MODEL on next, so a call naming either reaches each side under that side's own name.
+ * A model with no equivalent on next (`gpt-4.1-mini`) stays on legacy.
  */
 export const inferenceConfig = registerAs(
   'inference',
@@ -22,7 +27,7 @@ export const inferenceConfig = registerAs(
       legacy: {
         baseUrl: process.env.INFERENCE_BASE_URL ?? '',
         apiKey: process.env.INFERENCE_API_KEY ?? '',
-        defaultModel: process.env.INFERENCE_MODEL ?? 'gpt-4.1',
+        defaultModel: stableModel(),
         // Example prices, US dollars per million tokens.
         prices: {
           'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8 },
@@ -33,7 +38,7 @@ export const inferenceConfig = registerAs(
       next: {
         baseUrl: process.env.CANARY_BASE_URL ?? '',
         apiKey: process.env.CANARY_API_KEY ?? '',
-        defaultModel: process.env.CANARY_MODEL ?? 'deepseek-v3.2',
+        defaultModel: canaryModel(),
         prices: {
           'deepseek-v3.2': { input: 0.28, cachedInput: 0.028, output: 0.42 },
           'bge-m3': { input: 0.01, output: 0 },
@@ -47,6 +52,8 @@ export const inferenceConfig = registerAs(
       // Embeddings stay on the stable provider during a rollout; the name maps when pinned.
       embed: { legacy: 'text-embedding-3-small', next: 'bge-m3' },
     },
+    // What SDK clients name: the same model under each provider's own name.
+    equivalentModels: [{ legacy: stableModel(), next: canaryModel() }],
     defaultProvider: 'legacy',
     telemetry: { meterProvider: prometheus.meterProvider },
     shutdown: {
@@ -61,11 +68,26 @@ export const inferenceConfig = registerAs(
       intervalMs: optionalInteger('ROLLOUT_INTERVAL_MS'),
       minSamples: optionalInteger('ROLLOUT_MIN_SAMPLES'),
       stickyKey: ['x-user-id'],
+      overrideHeader: overrideHeader(process.env.ROLLOUT_OVERRIDE_HEADER),
       autoStart: process.env.ROLLOUT_AUTOSTART !== 'false',
       store: await rolloutStoreFrom(process.env),
     },
   }),
 );
+
+function stableModel(): string {
+  return process.env.INFERENCE_MODEL || 'gpt-4.1';
+}
+
+function canaryModel(): string {
+  return process.env.CANARY_MODEL || 'deepseek-v3.2';
+}
+
+/** Off unless set: `true` for `x-inference-canary`, or a header name. */
+function overrideHeader(raw: string | undefined): string | boolean {
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  return raw === 'true' ? true : raw;
+}
 
 /** A number from the environment; anything else is passed on for the module to reject by name. */
 function integer(name: string, fallback: number): number {

@@ -12,17 +12,28 @@ import type {
   ResolvedCanaryOptions,
   ResolvedInferenceOptions,
 } from '../options/resolved-options.interface.js';
-import { outcomeOf } from './call-outcome.js';
+import { faultOf, type CallerBudgets } from '../errors/index.js';
+import { INCOMPATIBLE, outcomeOf, SUCCESS } from './call-outcome.js';
 import { FastFailWindow } from './fast-fail.window.js';
-import { judge, type JudgeCriteria, type Verdict } from './judge.js';
+import { judge, type JudgeCriteria } from './judge.js';
 import { RolloutActionError, type RolloutAction } from './rollout-action.error.js';
 import type { RolloutEvent, RolloutListener } from './rollout-events.js';
 import type { RolloutReport } from './rollout-report.js';
-import { IDLE_STATE, isActive, type RolloutState } from './rollout-state.js';
+import {
+  IDLE_STATE,
+  isActive,
+  type RolloutEvaluation,
+  type RolloutState,
+} from './rollout-state.js';
 import { MemoryRolloutStore, type RolloutStore } from './rollout.store.js';
 import { RolloutMachine, type RolloutChange } from './rollout.machine.js';
 import { RolloutWebhook } from './rollout.webhook.js';
-import { SideMetrics, type SideSnapshot } from './side-metrics.js';
+import {
+  SideMetrics,
+  type CallFacts,
+  type SideFigures,
+  type SideSnapshot,
+} from './side-metrics.js';
 
 /** How many times an operator action retries a write that lost a race with another replica. */
 const WRITE_ATTEMPTS = 5;
@@ -31,6 +42,22 @@ interface PhaseMetrics {
   key: string;
   stable: SideMetrics;
   canary: SideMetrics;
+}
+
+/** A phase's figures as this replica can see them: every replica's added up, or its own. */
+export interface PhaseFigures {
+  scope: 'merged' | 'local';
+  replicas: number;
+  stable: SideFigures;
+  canary: SideFigures;
+}
+
+/** What the service tells the rollout of a call, besides its outcome. */
+export interface RecordedCall extends CallFacts {
+  /** The call's own budgets: running out of one is the caller's deadline, not a provider fault. */
+  callerBudgets?: CallerBudgets;
+  /** Set on the stable call that serves a failed canary call: that call's error. */
+  fallbackFrom?: { error: unknown };
 }
 
 /**
@@ -56,11 +83,13 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
   #metrics: PhaseMetrics | undefined;
   #readAt = -Infinity;
   #leaseToken: number | undefined;
-  #lastVerdict: (Verdict & { at: number }) | undefined;
+  /** What this replica last published, so its own document need not be parsed back. */
+  #published: { key: string; document: string } | undefined;
   /** Set when the fast-fail rule fired here: the canary gets nothing until the state says so. */
   #fastFailedRollout: string | undefined;
   #timer: unknown;
-  #ticking: Promise<void> | undefined;
+  /** The round running now: a new one never starts before it ends, however long it takes. */
+  #running: Promise<void> | undefined;
   #stopped = false;
 
   constructor(
@@ -104,6 +133,15 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
     return state.weightBps;
   }
 
+  /**
+   * Whether an override header may force a side now: only while the rollout is under way with
+   * fresh state, and never once the canary failed fast here.
+   */
+  get overridable(): boolean {
+    const state = this.#state;
+    return isActive(state.status) && !this.stale && this.#fastFailedRollout !== state.rolloutId;
+  }
+
   get stale(): boolean {
     return (
       this.#options !== undefined &&
@@ -140,7 +178,7 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationShutdown(): Promise<void> {
     this.#stopped = true;
     this.options.clock.clearTimeout(this.#timer);
-    await this.#ticking;
+    if (this.#running) await this.#bounded(this.#running);
     await this.#webhook?.close();
   }
 
@@ -150,25 +188,48 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
     return () => this.#listeners.delete(listener);
   }
 
-  /** Records one routed call in the figures of the phase it was routed in. O(1), no allocation. */
+  /**
+   * Records one routed call in the figures of the phase it was routed in. O(1), no allocation.
+   * A call the caller cancelled, or whose request was at fault, is not judged (its cost counts).
+   * A fallback is not part of the stable cohort: it serves a failed canary call, so its cost is
+   * the canary's, and when it succeeds after the canary refused the request with a 4xx, the
+   * canary is counted incompatible.
+   */
   record(
     side: 'stable' | 'canary',
     phaseKey: string | undefined,
     error: unknown,
     latencyMs: number,
     costUsd = 0,
+    call?: RecordedCall,
   ): void {
     const metrics = this.#metrics;
     if (phaseKey === undefined || metrics?.key !== phaseKey) return;
-    const outcome = outcomeOf(error);
+    if (call?.fallbackFrom) {
+      metrics.canary.addCost(costUsd);
+      if (error === undefined && faultOf(call.fallbackFrom.error) === 'client') {
+        metrics.canary.record(INCOMPATIBLE, 0);
+      }
+      return;
+    }
+    const outcome = outcomeOf(error, call?.callerBudgets);
     if (outcome === undefined) {
       metrics[side].addCost(costUsd);
       return;
     }
-    metrics[side].record(outcome, latencyMs, costUsd);
-    if (side === 'canary' && this.#fastFail?.record(outcome !== 0, this.options.clock.now())) {
+    metrics[side].record(outcome, latencyMs, costUsd, call);
+    if (
+      side === 'canary' &&
+      this.#fastFail?.record(outcome !== SUCCESS, this.options.clock.now())
+    ) {
       this.#onFastFail();
     }
+  }
+
+  /** A canary-side call served by stable because its model has no equivalent on the canary. */
+  recordIneligible(phaseKey: string | undefined): void {
+    if (phaseKey !== undefined && this.#metrics?.key === phaseKey)
+      this.#metrics.canary.addIneligible();
   }
 
   /**
@@ -176,22 +237,29 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
    * when it is time. Runs on its own every `syncIntervalMs`; tests call it directly.
    */
   tick(): Promise<void> {
-    this.#ticking ??= this.#boundedTick().finally(() => (this.#ticking = undefined));
-    return this.#ticking;
+    this.#running ??= this.#tick().finally(() => (this.#running = undefined));
+    return this.#bounded(this.#running);
   }
 
-  /** A store that does not answer (a Redis client queueing while it reconnects) must not stop the loop. */
-  async #boundedTick(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
+  /**
+   * Waits for a round at most `syncIntervalMs`: a store that does not answer (a Redis client
+   * queueing while it reconnects) must not stop the loop. The round itself goes on, and no other
+   * starts until it ends; meanwhile the state grows stale and calls go to stable.
+   */
+  async #bounded(round: Promise<void>): Promise<void> {
+    const clock = this.options.clock;
     const bound = this.#options?.syncIntervalMs ?? 0;
+    let timer: unknown;
     const timedOut = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.#logger.warn(`Rollout sync took longer than ${bound} ms; trying again next round`);
+      timer = clock.setTimeout(() => {
+        this.#logger.warn(
+          `Rollout sync is taking longer than ${bound} ms; it is not started again until it ends`,
+        );
         resolve();
       }, bound);
-      timer.unref();
+      (timer as { unref?: () => void } | undefined)?.unref?.();
     });
-    await Promise.race([this.#tick(), timedOut]).finally(() => clearTimeout(timer));
+    await Promise.race([round, timedOut]).finally(() => clock.clearTimeout(timer));
   }
 
   start(options: { salt?: string } = {}): Promise<RolloutReport> {
@@ -220,10 +288,25 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
     return this.#act('promote', (state, now) => this.#machine!.promote(state, reason, now));
   }
 
-  /** The rollout now, with the current phase's figures merged across replicas. */
+  /**
+   * The rollout now: its state, and the judge's last evaluation (verdict and the figures it was
+   * decided on, merged across replicas or marked local), the same on every replica.
+   */
   async report(): Promise<RolloutReport> {
-    const merged = await this.#mergedMetrics().catch(() => this.#metrics);
-    return this.#report(merged);
+    return this.#report();
+  }
+
+  /** The current phase's figures so far, not yet judged: merged across replicas, or local. */
+  async figures(): Promise<PhaseFigures> {
+    const merged = await this.#mergedMetrics().catch(() => undefined);
+    const metrics = merged?.metrics ?? this.#metrics;
+    const empty = new SideMetrics();
+    return {
+      scope: merged?.scope ?? 'local',
+      replicas: merged?.replicas ?? 1,
+      stable: (metrics?.stable ?? empty).figures(this.#options?.thresholds.maxP99Ms),
+      canary: (metrics?.canary ?? empty).figures(this.#options?.thresholds.maxP99Ms),
+    };
   }
 
   async #tick(): Promise<void> {
@@ -233,12 +316,9 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
       this.#adopt(await this.#readState());
       const metrics = this.#metrics;
       if (metrics && isActive(this.#state.status)) {
-        await this.#store.publishMetrics(
-          metrics.key,
-          this.#replica,
-          JSON.stringify(snapshotOf(metrics)),
-          this.#metricsTtlMs,
-        );
+        const document = JSON.stringify(snapshotOf(metrics));
+        await this.#store.publishMetrics(metrics.key, this.#replica, document, this.#metricsTtlMs);
+        this.#published = { key: metrics.key, document };
       }
       if (!isActive(this.#state.status)) return;
       this.#leaseToken = await this.#store.acquireLease(this.#replica, canary.staleAfterMs);
@@ -249,15 +329,29 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
         return;
       }
       if (now - this.#state.evaluatedAt < canary.intervalMs) return;
-      const merged = (await this.#mergedMetrics()) ?? metrics!;
-      const verdict = judge(
-        merged.canary.figures(canary.thresholds.maxP99Ms),
-        merged.stable.figures(canary.thresholds.maxP99Ms),
-        this.#criteria!,
-      );
-      this.#lastVerdict = { ...verdict, at: now };
+      const merged = (await this.#mergedMetrics()) ?? {
+        metrics: metrics!,
+        scope: 'local' as const,
+        replicas: 1,
+      };
+      const verdict = judge(merged.metrics.canary, merged.metrics.stable, this.#criteria!);
+      const evaluation: RolloutEvaluation = {
+        at: now,
+        phase: this.#state.phase,
+        kind: verdict.kind,
+        reasons: verdict.reasons,
+        scope: merged.scope,
+        replicas: merged.replicas,
+        sides: {
+          stable: merged.metrics.stable.figures(canary.thresholds.maxP99Ms),
+          canary: merged.metrics.canary.figures(canary.thresholds.maxP99Ms),
+        },
+      };
       const change = this.#machine!.evaluated(this.#state, verdict, now);
-      if (change) await this.#commit(change, this.#leaseToken);
+      // The evaluation travels with the state, so each replica reports the one decided on.
+      if (change) {
+        await this.#commit({ ...change, state: { ...change.state, evaluation } }, this.#leaseToken);
+      }
     } catch (error) {
       this.#logger.warn(
         `Rollout sync failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -347,7 +441,7 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
       to: change.state.status,
       reason: change.event!.reason,
       at: change.state.changedAt,
-      report: this.#report(this.#metrics),
+      report: this.#report(),
     };
     const log = event.type === 'rolled_back' || event.type === 'paused' ? 'warn' : 'log';
     this.#logger[log](
@@ -363,11 +457,22 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
     this.#webhook?.send(event);
   }
 
-  async #mergedMetrics(): Promise<PhaseMetrics | undefined> {
+  async #mergedMetrics(): Promise<
+    { metrics: PhaseMetrics; scope: 'merged' | 'local'; replicas: number } | undefined
+  > {
     const local = this.#metrics;
     if (!local) return undefined;
     const documents = await this.#store.readMetrics(local.key);
-    if (documents.length === 0) return local;
+    if (documents.length === 0) return { metrics: local, scope: 'local', replicas: 1 };
+    const published = this.#published;
+    if (
+      documents.length === 1 &&
+      published?.key === local.key &&
+      documents[0] === published.document
+    ) {
+      // Only this replica's figures are in the store: nothing to add to them.
+      return { metrics: local, scope: 'merged', replicas: 1 };
+    }
     const merged: PhaseMetrics = {
       key: local.key,
       stable: new SideMetrics(),
@@ -378,13 +483,13 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
       merged.stable.merge(snapshot.stable);
       merged.canary.merge(snapshot.canary);
     }
-    return merged;
+    return { metrics: merged, scope: 'merged', replicas: documents.length };
   }
 
-  #report(metrics: PhaseMetrics | undefined): RolloutReport {
+  #report(): RolloutReport {
     const state = this.#state;
-    const threshold = this.#options?.thresholds.maxP99Ms ?? 500;
-    const empty = new SideMetrics();
+    const evaluation = state.evaluation;
+    const empty = new SideMetrics().figures();
     return {
       status: state.status,
       rolloutId: state.rolloutId,
@@ -397,11 +502,18 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
       changedAt: state.changedAt,
       stale: this.stale,
       leader: this.#leaseToken !== undefined,
-      sides: {
-        stable: (metrics?.stable ?? empty).figures(threshold),
-        canary: (metrics?.canary ?? empty).figures(threshold),
+      sides: evaluation?.sides ?? { stable: empty, canary: empty },
+      lastVerdict: evaluation && {
+        kind: evaluation.kind,
+        reasons: evaluation.reasons,
+        at: evaluation.at,
       },
-      lastVerdict: this.#lastVerdict,
+      evaluation: evaluation && {
+        at: evaluation.at,
+        phase: evaluation.phase + 1,
+        scope: evaluation.scope,
+        replicas: evaluation.replicas,
+      },
     };
   }
 

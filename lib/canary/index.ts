@@ -1,10 +1,11 @@
 export { bucketOf, onCanary, BUCKETS } from './sticky-bucket.js';
 export { murmur3x86_32 } from './murmur3.js';
 export { CanaryRollout } from './canary.rollout.js';
+export type { PhaseFigures, RecordedCall } from './canary.rollout.js';
 export { CanaryRouter } from './canary.router.js';
 export { InferenceRouter } from './inference.router.js';
-export type { RouteDecision, RouteRequest } from './inference.router.js';
-export { judge, wilsonLower, zScore } from './judge.js';
+export type { CallRecord, RouteDecision, RouteRequest } from './inference.router.js';
+export { judge, newcombeLower, wilsonLower, wilsonUpper, zScore } from './judge.js';
 export type { JudgeCriteria, Verdict, VerdictKind } from './judge.js';
 export { RolloutMachine } from './rollout.machine.js';
 export type { RolloutChange, RolloutEventType } from './rollout.machine.js';
@@ -13,9 +14,15 @@ export type { RolloutAction } from './rollout-action.error.js';
 export type { RolloutEvent, RolloutListener } from './rollout-events.js';
 export type { RolloutReport } from './rollout-report.js';
 export { IDLE_STATE } from './rollout-state.js';
-export type { RolloutState, RolloutStatus } from './rollout-state.js';
+export type { RolloutEvaluation, RolloutState, RolloutStatus } from './rollout-state.js';
 export { MemoryRolloutStore } from './rollout.store.js';
 export type { RolloutStore } from './rollout.store.js';
 export { SideMetrics } from './side-metrics.js';
-export type { SideFigures, SideSnapshot } from './side-metrics.js';
+export type {
+  CallFacts,
+  LatencyFigures,
+  LatencyMeasure,
+  SideFigures,
+  SideSnapshot,
+} from './side-metrics.js';
 export { OUTCOME_CODES } from './call-outcome.js';

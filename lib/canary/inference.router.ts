@@ -1,4 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { CallerBudgets } from '../errors/index.js';
+import type { CallFacts } from './side-metrics.js';
 
 /** What a router knows of a call when it picks a provider. */
 export interface RouteRequest {
@@ -7,6 +9,11 @@ export interface RouteRequest {
   stickyKey?: string;
   /** The incoming request's headers, when the call is made while handling one. */
   headers?: IncomingHttpHeaders;
+  /**
+   * The model the call names (in its request, or through its route), before any mapping;
+   * undefined when each provider's `defaultModel` applies.
+   */
+  model?: string;
 }
 
 /** Where a call goes. Made per call; read back by `record` when the call ends. */
@@ -18,6 +25,14 @@ export interface RouteDecision {
   fallback?: string;
   /** The rollout phase the call was routed in: figures recorded later go to that phase only. */
   phaseKey?: string;
+  /** Set on a fallback: the failed call it serves instead, and that call's error. */
+  fallbackFrom?: { provider: string; error: unknown };
+}
+
+/** What the service tells the router of a call when it ends, besides its outcome. */
+export interface CallRecord extends CallFacts {
+  /** The call's own timeouts (or its route's): running out of one is the caller's deadline. */
+  callerBudgets?: CallerBudgets;
 }
 
 /**
@@ -28,12 +43,14 @@ export abstract class InferenceRouter {
   abstract route(request: RouteRequest): RouteDecision;
   /**
    * The call's outcome: `error` undefined on success; `latencyMs` to the answer or first chunk;
-   * `costUsd` what it cost, when priced. Called once per call, cancelled ones included.
+   * `costUsd` what it cost, when priced; `call` whether it streamed, its output tokens and
+   * attempts. Called once per call, cancelled ones and fallbacks included.
    */
   abstract record(
     decision: RouteDecision,
     error: unknown,
     latencyMs: number,
     costUsd?: number,
+    call?: CallRecord,
   ): void;
 }

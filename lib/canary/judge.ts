@@ -1,92 +1,238 @@
-import type { SideFigures } from './side-metrics.js';
+import type { LatencyMeasure, SideFigures, SideMetrics } from './side-metrics.js';
 
-/** What a healthy side looks like, and how sure the judge must be before it blames one. */
+/**
+ * What a healthy canary looks like next to stable, and how sure the judge must be before it
+ * blames it. Every `max…Increase` / `max…Drop` is a margin on the difference canary − stable in
+ * the same phase; the absolute ceilings are off unless set.
+ */
 export interface JudgeCriteria {
-  /** Fewest calls on a side before it is judged; below it the verdict is HOLD. */
+  /** Fewest judged calls on each side before the canary is judged; below it the verdict is HOLD. */
   minSamples: number;
-  /** Highest acceptable share of calls failing with a provider fault (0..1). */
-  maxErrorRate: number;
-  /** Lowest acceptable share of successful calls (0..1); timeouts and rate limits count here. */
-  minSuccessRate: number;
-  /** Highest acceptable p99 latency: more than 1% of calls slower than this is a breach. */
-  maxP99Ms: number;
-  /** One-sided confidence (0.5..0.9999) needed to call a threshold breached. */
+  /** One-sided confidence (0.5..0.9999) needed to call a criterion breached. */
   confidence: number;
+  /** How much higher the canary's error rate (provider faults) may be than stable's. */
+  maxErrorRateIncrease: number;
+  /** How much lower the canary's success rate (errors, timeouts, 429s) may be than stable's. */
+  maxSuccessRateDrop: number;
+  /** How much higher the canary's share of failed attempts (retries included) may be. */
+  maxAttemptErrorRateIncrease: number;
+  /**
+   * How many times slower than stable the canary may be, at the median and at p95, on time to
+   * first chunk (streams) and on duration per output token (unary calls).
+   */
+  maxLatencyRatio: number;
+  /** Highest share of canary calls refused with a 4xx that stable then served. */
+  maxIncompatibleRate: number;
+  /**
+   * A stable side failing more than this share of its calls is an incident in what both sides
+   * share: a canary failing too is not blamed, the rollout pauses.
+   */
+  incidentFailureRate: number;
+  /** Opt-in absolute ceilings on the canary alone (off when undefined). */
+  maxErrorRate?: number;
+  minSuccessRate?: number;
+  /** More than 1% of canary calls slower than this (time to answer or first chunk) is a breach. */
+  maxP99Ms?: number;
 }
 
 export type VerdictKind = 'hold' | 'pass' | 'fail' | 'incident';
 
 export interface Verdict {
   kind: VerdictKind;
-  /** Why, in words: which thresholds were breached and by how much, or what is missing. */
+  /** Why, in words: which criteria were breached and by how much, or what is missing. */
   reasons: string[];
 }
 
 /** The share of calls allowed above `maxP99Ms`: p99 ≤ T means at most 1% are slower than T. */
 const P99_TAIL = 0.01;
+/** The quantiles at which the canary's latency is compared with stable's. */
+const LATENCY_QUANTILES = [0.5, 0.95] as const;
+const MEASURES: readonly { measure: LatencyMeasure; label: string; unit: string }[] = [
+  { measure: 'firstChunk', label: 'time to first chunk', unit: 'ms' },
+  { measure: 'perOutputToken', label: 'duration per output token', unit: 'ms/token' },
+];
 
 /**
- * One interval's judgement of the canary against its thresholds, with the stable side as
- * control. A side breaches a threshold only when the data says so with `confidence`: the
- * Wilson lower bound of its bad share is above the allowed share. So a small, noisy sample
- * never rolls back; too few samples HOLD; and when the stable side fails calls too (error or
- * success rate), the fault is in what both share, not in the canary: INCIDENT.
+ * One interval's judgement of the canary against the stable side, both in the same phase.
+ * Rates are compared as the difference canary − stable: the canary is blamed only when the
+ * lower bound of a Newcombe interval at `confidence` is above the allowed margin. So noise never
+ * rolls back, a canary as good as stable never does, and too few samples HOLD. Latency is
+ * compared on measures that do not punish longer answers (time to first chunk; duration per
+ * output token). When stable fails calls too, the fault is in what both share: INCIDENT.
  */
-export function judge(canary: SideFigures, stable: SideFigures, criteria: JudgeCriteria): Verdict {
-  if (canary.calls < criteria.minSamples) {
+export function judge(canary: SideMetrics, stable: SideMetrics, criteria: JudgeCriteria): Verdict {
+  const c = canary.figures(criteria.maxP99Ms);
+  const s = stable.figures(criteria.maxP99Ms);
+  if (c.calls < criteria.minSamples) {
     return {
       kind: 'hold',
-      reasons: [`the canary has ${canary.calls} of the ${criteria.minSamples} calls needed`],
+      reasons: [`the canary has ${c.calls} of the ${criteria.minSamples} calls needed`],
+    };
+  }
+  if (s.calls < criteria.minSamples) {
+    return {
+      kind: 'hold',
+      reasons: [
+        `the stable side has ${s.calls} of the ${criteria.minSamples} calls needed to compare with`,
+      ],
     };
   }
   const z = zScore(criteria.confidence);
-  const faults = faultBreaches(canary, criteria, z);
-  const slow = latencyBreach(canary, criteria, z);
-  if (faults.length === 0 && !slow) {
-    return { kind: 'pass', reasons: ['the canary meets every threshold'] };
-  }
-  const reasons = [...faults, ...(slow ? [slow] : [])].map((reason) => `canary ${reason}`);
+  const breaches = [
+    ...rateBreaches(c, s, criteria, z),
+    ...latencyBreaches(canary, stable, criteria, z),
+    ...ceilingBreaches(c, criteria, z),
+  ].map((reason) => `canary ${reason}`);
+  const stableFailing = incidentOf(s, criteria, z);
   // Failing calls on both sides point at something they share: an incident, not the canary.
-  const stableFaults =
-    faults.length > 0 && stable.calls >= criteria.minSamples
-      ? faultBreaches(stable, criteria, z)
-      : [];
-  if (stableFaults.length > 0) {
-    return {
-      kind: 'incident',
-      reasons: [...stableFaults.map((reason) => `stable ${reason}`), ...reasons],
-    };
+  if (stableFailing && (breaches.length > 0 || incidentOf(c, criteria, z))) {
+    return { kind: 'incident', reasons: [`stable ${stableFailing}`, ...breaches] };
   }
-  return { kind: 'fail', reasons };
+  if (breaches.length > 0) return { kind: 'fail', reasons: breaches };
+  return {
+    kind: 'pass',
+    reasons: [`the canary is as good as stable (${c.calls} and ${s.calls} calls compared)`],
+  };
 }
 
-/** Error rate and success rate: the provider failing calls. */
-function faultBreaches(side: SideFigures, criteria: JudgeCriteria, z: number): string[] {
+/** Error, success, attempt and incompatibility rates, each against its margin. */
+function rateBreaches(
+  c: SideFigures,
+  s: SideFigures,
+  criteria: JudgeCriteria,
+  z: number,
+): string[] {
   const breaches: string[] = [];
   const level = percent(criteria.confidence);
-  const errorBound = wilsonLower(side.errors, side.calls, z);
-  if (errorBound > criteria.maxErrorRate) {
+  const compare = (
+    name: string,
+    canaryCount: number,
+    canaryTotal: number,
+    stableCount: number,
+    stableTotal: number,
+    margin: number,
+  ) => {
+    if (canaryTotal === 0 || stableTotal === 0) return;
+    const lower = newcombeLower(canaryCount, canaryTotal, stableCount, stableTotal, z);
+    if (lower <= margin) return;
     breaches.push(
-      `error rate ${percent(side.errorRate)} (at least ${percent(errorBound)} at ${level} confidence) is above ${percent(criteria.maxErrorRate)}`,
+      `${name} ${percent(canaryCount / canaryTotal)} against stable's ${percent(stableCount / stableTotal)}: at least ${points(lower)} higher at ${level} confidence, above the ${points(margin)} allowed`,
+    );
+  };
+  compare('error rate', c.errors, c.calls, s.errors, s.calls, criteria.maxErrorRateIncrease);
+  compare(
+    'failure rate (1 − success rate)',
+    c.providerFailures,
+    c.calls,
+    s.providerFailures,
+    s.calls,
+    criteria.maxSuccessRateDrop,
+  );
+  if (c.attempts >= criteria.minSamples && s.attempts >= criteria.minSamples) {
+    compare(
+      'attempt error rate',
+      c.failedAttempts,
+      c.attempts,
+      s.failedAttempts,
+      s.attempts,
+      criteria.maxAttemptErrorRateIncrease,
     );
   }
-  const failureBound = wilsonLower(side.calls - side.successes, side.calls, z);
-  if (failureBound > 1 - criteria.minSuccessRate) {
+  const incompatible = wilsonLower(c.incompatible, c.calls, z);
+  if (incompatible > criteria.maxIncompatibleRate) {
     breaches.push(
-      `success rate ${percent(side.successRate)} (at most ${percent(1 - failureBound)} at ${level} confidence) is below ${percent(criteria.minSuccessRate)}`,
+      `incompatibility rate ${percent(c.incompatibleRate)} (4xx for requests stable served; at least ${percent(incompatible)} at ${level} confidence) is above ${percent(criteria.maxIncompatibleRate)}`,
     );
   }
   return breaches;
 }
 
 /**
- * p99 ≤ T, judged as "at most 1% of calls slower than T". Only the canary is held to it: the
- * stable provider may be slower by design (it is often why teams migrate).
+ * Latency at the median and p95, canary against stable: with T = `maxLatencyRatio` × stable's
+ * quantile q, a canary no slower than that has at most the share of stable calls above stable's
+ * own quantile above T. The canary is blamed when its share is higher with confidence.
  */
-function latencyBreach(side: SideFigures, criteria: JudgeCriteria, z: number): string | undefined {
-  const slowBound = wilsonLower(side.slow, side.timed, z);
-  if (slowBound <= P99_TAIL) return undefined;
-  return `p99 ${Math.round(side.p99Ms)} ms is above ${criteria.maxP99Ms} ms (${percent(side.slow / side.timed)} of calls slower, at least ${percent(slowBound)} at ${percent(criteria.confidence)} confidence)`;
+function latencyBreaches(
+  canary: SideMetrics,
+  stable: SideMetrics,
+  criteria: JudgeCriteria,
+  z: number,
+): string[] {
+  const breaches: string[] = [];
+  for (const { measure, label, unit } of MEASURES) {
+    const canaryCount = canary.count(measure);
+    const stableCount = stable.count(measure);
+    if (canaryCount < criteria.minSamples || stableCount < criteria.minSamples) continue;
+    for (const q of LATENCY_QUANTILES) {
+      const stableQuantile = stable.quantile(measure, q);
+      // Just below the quantile's bucket bound, so the stable count is of the buckets above it.
+      const stableAbove = stable.countAbove(measure, stableQuantile * 0.99);
+      const canaryAbove = canary.countAbove(measure, criteria.maxLatencyRatio * stableQuantile);
+      const lower = newcombeLower(canaryAbove, canaryCount, stableAbove, stableCount, z);
+      if (lower <= 0) continue;
+      const name = q === 0.5 ? 'median' : `p${Math.round(q * 100)}`;
+      breaches.push(
+        `${label} ${name} ${round(canary.quantile(measure, q))} ${unit} is more than ${criteria.maxLatencyRatio}× stable's ${round(stableQuantile)} ${unit} (${percent(canaryAbove / canaryCount)} of canary calls above ${criteria.maxLatencyRatio}× stable's ${name}, against ${percent(stableAbove / stableCount)} of stable's above it)`,
+      );
+      break; // the median breached: p95 says nothing more
+    }
+  }
+  return breaches;
+}
+
+/** The opt-in absolute ceilings: error rate, success rate and p99, on one side alone. */
+function ceilingBreaches(side: SideFigures, criteria: JudgeCriteria, z: number): string[] {
+  const breaches: string[] = [];
+  const level = percent(criteria.confidence);
+  if (criteria.maxErrorRate !== undefined) {
+    const bound = wilsonLower(side.errors, side.calls, z);
+    if (bound > criteria.maxErrorRate) {
+      breaches.push(
+        `error rate ${percent(side.errorRate)} (at least ${percent(bound)} at ${level} confidence) is above ${percent(criteria.maxErrorRate)}`,
+      );
+    }
+  }
+  if (criteria.minSuccessRate !== undefined) {
+    const bound = wilsonLower(side.calls - side.successes, side.calls, z);
+    if (bound > 1 - criteria.minSuccessRate) {
+      breaches.push(
+        `success rate ${percent(side.successRate)} (at most ${percent(1 - bound)} at ${level} confidence) is below ${percent(criteria.minSuccessRate)}`,
+      );
+    }
+  }
+  if (criteria.maxP99Ms !== undefined) {
+    const bound = wilsonLower(side.slow, side.timed, z);
+    if (bound > P99_TAIL) {
+      breaches.push(
+        `p99 ${Math.round(side.p99Ms)} ms is above ${criteria.maxP99Ms} ms (${percent(side.slow / side.timed)} of calls slower, at least ${percent(bound)} at ${level} confidence)`,
+      );
+    }
+  }
+  return breaches;
+}
+
+/** Why a side counts as failing for the incident rule, or undefined when it does not. */
+function incidentOf(side: SideFigures, criteria: JudgeCriteria, z: number): string | undefined {
+  const bound = wilsonLower(side.providerFailures, side.calls, z);
+  if (bound > criteria.incidentFailureRate) {
+    return `failure rate ${percent(side.providerFailures / side.calls)} (at least ${percent(bound)} at ${percent(criteria.confidence)} confidence) is above ${percent(criteria.incidentFailureRate)}`;
+  }
+  // The absolute error and success ceilings, when set, mark a failing side too (p99 does not:
+  // the stable provider may be slower by design).
+  const ceilings = ceilingBreaches(side, { ...criteria, maxP99Ms: undefined }, z);
+  return ceilings.length > 0 ? ceilings.join('; ') : undefined;
+}
+
+/**
+ * The lower bound of Newcombe's hybrid score interval for the difference p1 − p2 of two
+ * independent proportions (`k1` of `n1`, `k2` of `n2`), one-sided at `z`.
+ */
+export function newcombeLower(k1: number, n1: number, k2: number, n2: number, z: number): number {
+  const p1 = k1 / n1;
+  const p2 = k2 / n2;
+  const l1 = wilsonLower(k1, n1, z);
+  const u2 = wilsonUpper(k2, n2, z);
+  return p1 - p2 - Math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2);
 }
 
 /** The Wilson score interval's lower bound for `successes` out of `trials` at `z`. */
@@ -97,6 +243,16 @@ export function wilsonLower(successes: number, trials: number, z: number): numbe
   const centre = share + z2 / (2 * trials);
   const margin = z * Math.sqrt((share * (1 - share)) / trials + z2 / (4 * trials * trials));
   return Math.max(0, (centre - margin) / (1 + z2 / trials));
+}
+
+/** The Wilson score interval's upper bound for `successes` out of `trials` at `z`. */
+export function wilsonUpper(successes: number, trials: number, z: number): number {
+  if (trials === 0) return 1;
+  const share = successes / trials;
+  const z2 = z * z;
+  const centre = share + z2 / (2 * trials);
+  const margin = z * Math.sqrt((share * (1 - share)) / trials + z2 / (4 * trials * trials));
+  return Math.min(1, (centre + margin) / (1 + z2 / trials));
 }
 
 /**
@@ -142,4 +298,13 @@ export function zScore(confidence: number): number {
 
 function percent(share: number): string {
   return `${(share * 100).toFixed(share < 0.1 ? 2 : 1)}%`;
+}
+
+/** A difference of shares, in percentage points. */
+function points(share: number): string {
+  return `${(share * 100).toFixed(2)} points`;
+}
+
+function round(value: number): string {
+  return value >= 100 ? String(Math.round(value)) : value.toPrecision(3);
 }

@@ -11,17 +11,29 @@ export interface RolloutReport {
   /** 1-based; null before the first phase. */
   phase: number | null;
   phases: number;
-  /** The canary's share of sticky keys, in percent. */
+  /** The canary's share of sticky keys, in percent, as this replica routes now. */
   weightPercent: number;
-  /** Why the rollout is where it is. */
+  /** Why the rollout is where it is: the last transition, or the latest HOLD or incident. */
   reason: string;
   changedAt: number;
   /** True when this replica could not read fresh state and sends every call to stable. */
   stale: boolean;
   /** Whether this replica holds the leader lease (it judges and moves the rollout). */
   leader: boolean;
-  /** The current phase's figures, merged across replicas. */
+  /**
+   * The figures of the judge's last evaluation (zero before the first), the ones `lastVerdict`
+   * was decided on. `evaluation` says when, on which phase, and whether they were merged.
+   */
   sides: { stable: SideFigures; canary: SideFigures };
-  /** The judge's last verdict on this replica, if it judged. */
+  /** The judge's last verdict, shared by every replica. */
   lastVerdict?: Verdict & { at: number };
+  /** Where `sides` and `lastVerdict` come from. */
+  evaluation?: {
+    at: number;
+    /** 1-based phase the evaluation judged. */
+    phase: number;
+    /** `merged`: every replica's figures added up; `local`: the leader's own only. */
+    scope: 'merged' | 'local';
+    replicas: number;
+  };
 }

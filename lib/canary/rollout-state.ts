@@ -1,3 +1,6 @@
+import type { VerdictKind } from './judge.js';
+import type { SideFigures } from './side-metrics.js';
+
 /**
  * Where a rollout stands. `rolled_back` is sticky: only a new `start` leaves it.
  * - `idle`: no rollout; every call goes to the stable provider.
@@ -8,6 +11,20 @@
  */
 export type RolloutStatus =
   'idle' | 'warming' | 'progressing' | 'hold' | 'paused' | 'promoted' | 'rolled_back';
+
+/** The judge's last evaluation: its verdict and the figures it was decided on. */
+export interface RolloutEvaluation {
+  at: number;
+  /** The phase judged (index in the phases). */
+  phase: number;
+  kind: VerdictKind;
+  reasons: string[];
+  /** `merged`: every replica's published figures added up; `local`: this leader's own only. */
+  scope: 'merged' | 'local';
+  /** How many replicas' figures were merged (1 when local). */
+  replicas: number;
+  sides: { stable: SideFigures; canary: SideFigures };
+}
 
 /** The shared state of a rollout: what every replica routes by. Plain JSON, so a store can keep it. */
 export interface RolloutState {
@@ -33,9 +50,11 @@ export interface RolloutState {
   probesFailed: number;
   /** When the judge last ran, so a new leader does not judge the same interval twice. */
   evaluatedAt: number;
-  /** The last transition, in words. */
+  /** Why the rollout is where it is: the last transition, or the last HOLD or incident, in words. */
   reason: string;
   changedAt: number;
+  /** The judge's last evaluation, shared so every replica reports the same one. */
+  evaluation?: RolloutEvaluation;
 }
 
 export const IDLE_STATE: RolloutState = {

@@ -56,6 +56,7 @@ export class RolloutMachine {
       pausedBy: undefined,
       evaluatedAt: now,
       status: 'warming',
+      evaluation: undefined,
     };
     const reason = `rollout ${rolloutId} started`;
     if (this.settings.warmup.probes === 0) {
@@ -123,12 +124,21 @@ export class RolloutMachine {
       case 'fail': {
         const failures = current.failures + 1;
         if (failures >= this.settings.consecutiveFailures) {
-          return this.rollback(judged, `${failures} failing evaluations in a row: ${reasons}`, now);
+          const what =
+            failures === 1 ? 'a failing evaluation' : `${failures} failing evaluations in a row`;
+          return this.rollback(judged, `${what}: ${reasons}`, now);
         }
         return this.#change(current, { ...judged, failures }, undefined, '', now);
       }
       case 'incident':
-        if (current.status === 'paused') return this.#change(current, judged, undefined, '', now);
+        if (current.status === 'paused') {
+          // Still an incident: the reason follows the latest figures (an operator's pause keeps its own).
+          const reason =
+            current.pausedBy === 'incident'
+              ? `provider-wide incident, the canary is not blamed: ${reasons}`
+              : current.reason;
+          return this.#change(current, { ...judged, reason }, undefined, '', now);
+        }
         return this.#change(
           current,
           { ...judged, failures: 0, status: 'paused', pausedBy: 'incident', pausedAt: now },
@@ -137,6 +147,10 @@ export class RolloutMachine {
           now,
         );
       case 'hold':
+        if (current.status === 'hold') {
+          // Still holding: the reason follows the latest count rather than the first one.
+          return this.#change(current, { ...judged, reason: reasons }, undefined, '', now);
+        }
         if (current.status !== 'progressing')
           return this.#change(current, judged, undefined, '', now);
         return this.#change(current, { ...judged, status: 'hold' }, 'hold', reasons, now);

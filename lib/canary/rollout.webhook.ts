@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import type { ResolvedCanaryOptions } from '../options/resolved-options.interface.js';
 import type { RolloutEvent } from './rollout-events.js';
@@ -10,10 +11,15 @@ const BACKOFF_MS = 250;
 /**
  * Posts rollout events to a webhook, one at a time and in order, off the request path: a slow
  * or failing endpoint never delays a call. Each attempt is bounded by `timeoutMs`; failures are
- * retried `retries` times with backoff, then logged and dropped.
+ * retried `retries` times with backoff, then logged and dropped. `close()` gives queued events
+ * one attempt's time, then stops every delivery and timer.
  */
 export class RolloutWebhook {
   readonly #queue: RolloutEvent[] = [];
+  /** Aborted as `close()` starts: no backoff wait, no retry. */
+  readonly #closing = new AbortController();
+  /** Aborted once `close()`'s bound has passed: the attempt in flight and the queue stop too. */
+  readonly #stop = new AbortController();
   #sending: Promise<void> | undefined;
   #closed = false;
 
@@ -34,34 +40,48 @@ export class RolloutWebhook {
     this.#sending ??= this.#drain().finally(() => (this.#sending = undefined));
   }
 
-  /** Waits for queued events, at most one attempt's timeout, then stops. */
+  /** Gives queued events one attempt each (no retry) for at most `timeoutMs`, then stops. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (!this.#sending) return;
-    await Promise.race([
-      this.#sending,
-      new Promise((resolve) => setTimeout(resolve, this.options.timeoutMs).unref()),
-    ]);
+    this.#closing.abort();
+    if (this.#sending) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.#sending,
+        new Promise((resolve) => (timer = setTimeout(resolve, this.options.timeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    this.#stop.abort();
+    await this.#sending;
+    if (this.#queue.length > 0) {
+      this.logger.warn(
+        `Rollout webhook closed with ${this.#queue.length} event(s) undelivered; they are dropped`,
+      );
+      this.#queue.length = 0;
+    }
   }
 
   async #drain(): Promise<void> {
-    for (let event = this.#queue.shift(); event; event = this.#queue.shift()) {
-      await this.#deliver(event);
+    while (this.#queue.length > 0 && !this.#stop.signal.aborted) {
+      await this.#deliver(this.#queue.shift()!);
     }
   }
 
   async #deliver(event: RolloutEvent): Promise<void> {
     const body = JSON.stringify(event);
+    const stop = this.#stop.signal;
     let lastError = '';
     for (let attempt = 0; attempt <= this.options.retries; attempt++) {
-      if (attempt > 0)
-        await new Promise((resolve) => setTimeout(resolve, BACKOFF_MS * 2 ** (attempt - 1)));
       try {
+        if (attempt > 0) {
+          await sleep(BACKOFF_MS * 2 ** (attempt - 1), undefined, { signal: this.#closing.signal });
+        }
         const response = await request(this.options.url, {
           method: 'POST',
           headers: { ...this.options.headers, 'content-type': 'application/json' },
           body,
-          signal: AbortSignal.timeout(this.options.timeoutMs),
+          signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), stop]),
         });
         await response.body.dump();
         if (response.statusCode < 300) return;
@@ -69,7 +89,8 @@ export class RolloutWebhook {
       } catch (error) {
         lastError = error instanceof Error ? error.name : 'error';
       }
-      if (this.#closed) break;
+      // Once closing, an event gets no retry: close() is bounded by one attempt.
+      if (this.#closed || stop.aborted) break;
     }
     this.logger.warn(
       `Rollout webhook ${this.options.url.origin} did not take the ${event.type} event (${lastError}); it is dropped`,

@@ -1,57 +1,128 @@
 import { LogHistogram } from '../stats/log-histogram.js';
-import { isError, OUTCOME_CODES, SUCCESS, type OutcomeCode } from './call-outcome.js';
+import {
+  INCOMPATIBLE,
+  isError,
+  isProviderFailure,
+  OUTCOME_CODES,
+  SUCCESS,
+  type OutcomeCode,
+} from './call-outcome.js';
+
+/** What the router knows of a call besides its outcome (all optional, for custom callers). */
+export interface CallFacts {
+  /** A stream: its latency is the time to its first chunk. */
+  streamed?: boolean;
+  /** Completion tokens, when the provider reported them: a unary call is judged per token. */
+  outputTokens?: number;
+  /** Attempts made, the last included (retries show here, not in the call's outcome). */
+  attempts?: number;
+}
+
+/** The latency measures the judge compares between the sides. */
+export type LatencyMeasure = 'firstChunk' | 'perOutputToken';
 
 /** One side's figures in a form that can be stored and merged across replicas. */
 export interface SideSnapshot {
   /** Calls by outcome, in the order of `OUTCOME_CODES`. */
   counts: number[];
-  /** The latency sketch of successful calls, as `[bucket, count]` pairs. */
+  /** The sketch of successful calls' time to answer, as `[bucket, count]` pairs. */
   latency: [number, number][];
+  /** Streams: time to first chunk. */
+  firstChunk?: [number, number][];
+  /** Unary calls: milliseconds per output token. */
+  perOutputToken?: [number, number][];
+  /** `[made, failed]` attempts of the judged calls. */
+  attempts?: [number, number];
+  /** Canary calls served by stable because the model has no equivalent on the canary. */
+  ineligible?: number;
   costUsd: number;
+}
+
+/** A latency measure's figures. */
+export interface LatencyFigures {
+  /** Successful calls measured. */
+  count: number;
+  p50Ms: number;
+  p95Ms: number;
 }
 
 /** What the judge and the status API read of one side. */
 export interface SideFigures {
+  /** Judged calls: successes, provider failures and (canary) incompatibilities. */
   calls: number;
   successes: number;
+  /** Provider faults other than timeouts and rate limits. */
   errors: number;
-  /** Successful calls slower than the p99 threshold. */
-  slow: number;
-  /** Successful calls with a latency (all of them). */
-  timed: number;
+  /** Calls the provider failed: errors, timeouts and rate limits. */
+  providerFailures: number;
+  /** Canary calls refused with a 4xx for a request the stable provider then served. */
+  incompatible: number;
+  /** Canary-side calls whose model has no declared equivalent on the canary: served by stable. */
+  ineligible: number;
+  /** Attempts made by the judged calls, retries included, and how many of them failed. */
+  attempts: number;
+  failedAttempts: number;
   errorRate: number;
   successRate: number;
+  incompatibleRate: number;
+  attemptErrorRate: number;
+  /** Time to the answer (unary) or to the first chunk (streams), of successful calls. */
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
-  /** Failed calls by error code; codes with no failure are left out. */
+  /** Successful calls slower than `thresholds.maxP99Ms` (0 when no such ceiling is set). */
+  slow: number;
+  /** Successful calls with a latency (all of them). */
+  timed: number;
+  /** Streams: time to first chunk. */
+  firstChunk: LatencyFigures;
+  /** Unary calls with reported usage: duration per output token, so longer answers are not slower. */
+  perOutputToken: LatencyFigures;
+  /** Failed calls by code (incompatibilities included); codes with no call are left out. */
   failures: Partial<Record<OutcomeCode, number>>;
-  /** What the side's calls cost in the phase, cancelled ones included (US dollars). */
+  /** What the side's calls cost in the phase, cancelled ones and fallbacks included (US dollars). */
   costUsd: number;
   /** `costUsd` per 1,000 judged calls: the figure to compare the two providers on. */
   costPer1000Requests: number;
 }
 
 /**
- * The calls of one side (stable or canary) in one phase: a counter per outcome and a log-bucket
- * latency sketch. Recording is O(1) and allocates nothing; memory is fixed (about 4 KiB) however
- * many calls are recorded. Latency is the time until the caller had an answer: the whole call
- * when unary, the first chunk when streamed.
+ * The calls of one side (stable or canary) in one phase: a counter per outcome, attempt counters
+ * and log-bucket latency sketches (time to answer; time to first chunk for streams; duration
+ * per output token for unary calls). Recording is O(1) and allocates nothing; memory is fixed
+ * (about 12 KiB) however many calls are recorded.
  */
 export class SideMetrics {
   readonly #counts = new Float64Array(OUTCOME_CODES.length);
   readonly #latency = new LogHistogram();
+  readonly #firstChunk = new LogHistogram();
+  readonly #perOutputToken = new LogHistogram();
+  #attempts = 0;
+  #failedAttempts = 0;
+  #ineligible = 0;
   #costUsd = 0;
 
-  record(outcome: number, latencyMs: number, costUsd = 0): void {
+  record(outcome: number, latencyMs: number, costUsd = 0, call?: CallFacts): void {
     this.#counts[outcome]! += 1;
     this.#costUsd += costUsd;
-    if (outcome === SUCCESS) this.#latency.record(latencyMs);
+    const attempts = call?.attempts ?? 1;
+    this.#attempts += attempts;
+    this.#failedAttempts +=
+      outcome === SUCCESS || outcome === INCOMPATIBLE ? attempts - 1 : attempts;
+    if (outcome !== SUCCESS) return;
+    this.#latency.record(latencyMs);
+    if (call?.streamed) this.#firstChunk.record(latencyMs);
+    else if (call?.outputTokens) this.#perOutputToken.record(latencyMs / call.outputTokens);
   }
 
-  /** The cost of a call that is not judged (the caller cancelled it). */
+  /** The cost of a call that is not judged (cancelled, or a fallback the other side caused). */
   addCost(costUsd: number): void {
     this.#costUsd += costUsd;
+  }
+
+  /** A canary-side call served by stable: its model has no equivalent on the canary. */
+  addIneligible(): void {
+    this.#ineligible += 1;
   }
 
   get calls(): number {
@@ -60,31 +131,58 @@ export class SideMetrics {
     return calls;
   }
 
-  figures(p99ThresholdMs: number): SideFigures {
+  /** How many successful calls a measure has, and the value below which a share `q` of them fall. */
+  count(measure: LatencyMeasure): number {
+    return this.#sketch(measure).count;
+  }
+
+  quantile(measure: LatencyMeasure, q: number): number {
+    return this.#sketch(measure).quantile(q);
+  }
+
+  /** Measured calls above `threshold` (whole sketch buckets above it). */
+  countAbove(measure: LatencyMeasure, threshold: number): number {
+    return this.#sketch(measure).countAbove(threshold);
+  }
+
+  figures(p99ThresholdMs?: number): SideFigures {
     const calls = this.calls;
     const successes = this.#counts[SUCCESS]!;
+    const incompatible = this.#counts[INCOMPATIBLE]!;
     let errors = 0;
+    let providerFailures = 0;
     const failures: Partial<Record<OutcomeCode, number>> = {};
     for (let outcome = 1; outcome < OUTCOME_CODES.length; outcome++) {
       const count = this.#counts[outcome]!;
       if (count === 0) continue;
       failures[OUTCOME_CODES[outcome]!] = count;
       if (isError(outcome)) errors += count;
+      if (isProviderFailure(outcome)) providerFailures += count;
     }
+    const share = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);
     return {
       calls,
       successes,
       errors,
-      slow: this.#latency.countAbove(p99ThresholdMs),
-      timed: this.#latency.count,
-      errorRate: calls === 0 ? 0 : errors / calls,
+      providerFailures,
+      incompatible,
+      ineligible: this.#ineligible,
+      attempts: this.#attempts,
+      failedAttempts: this.#failedAttempts,
+      errorRate: share(errors, calls),
       successRate: calls === 0 ? 1 : successes / calls,
+      incompatibleRate: share(incompatible, calls),
+      attemptErrorRate: share(this.#failedAttempts, this.#attempts),
       p50Ms: this.#latency.quantile(0.5),
       p95Ms: this.#latency.quantile(0.95),
       p99Ms: this.#latency.quantile(0.99),
+      slow: p99ThresholdMs === undefined ? 0 : this.#latency.countAbove(p99ThresholdMs),
+      timed: this.#latency.count,
+      firstChunk: latencyFigures(this.#firstChunk),
+      perOutputToken: latencyFigures(this.#perOutputToken),
       failures,
       costUsd: this.#costUsd,
-      costPer1000Requests: calls === 0 ? 0 : (this.#costUsd / calls) * 1000,
+      costPer1000Requests: share(this.#costUsd, calls) * 1000,
     };
   }
 
@@ -92,6 +190,10 @@ export class SideMetrics {
     return {
       counts: Array.from(this.#counts),
       latency: this.#latency.toSparse(),
+      firstChunk: this.#firstChunk.toSparse(),
+      perOutputToken: this.#perOutputToken.toSparse(),
+      attempts: [this.#attempts, this.#failedAttempts],
+      ineligible: this.#ineligible,
       costUsd: this.#costUsd,
     };
   }
@@ -104,6 +206,21 @@ export class SideMetrics {
       if (count > 0) this.#counts[outcome]! += count;
     }
     this.#latency.mergeSparse(snapshot.latency);
+    // Fields a replica of an earlier version does not publish are simply absent.
+    if (snapshot.firstChunk) this.#firstChunk.mergeSparse(snapshot.firstChunk);
+    if (snapshot.perOutputToken) this.#perOutputToken.mergeSparse(snapshot.perOutputToken);
+    const [attempts = 0, failedAttempts = 0] = snapshot.attempts ?? [];
+    if (attempts > 0) this.#attempts += attempts;
+    if (failedAttempts > 0) this.#failedAttempts += failedAttempts;
+    if ((snapshot.ineligible ?? 0) > 0) this.#ineligible += snapshot.ineligible!;
     if (snapshot.costUsd > 0) this.#costUsd += snapshot.costUsd;
   }
+
+  #sketch(measure: LatencyMeasure): LogHistogram {
+    return measure === 'firstChunk' ? this.#firstChunk : this.#perOutputToken;
+  }
+}
+
+function latencyFigures(sketch: LogHistogram): LatencyFigures {
+  return { count: sketch.count, p50Ms: sketch.quantile(0.5), p95Ms: sketch.quantile(0.95) };
 }

@@ -1,4 +1,4 @@
-import { InferenceError } from './inference.error.js';
+import { InferenceError, InferenceTimeoutError } from './inference.error.js';
 
 /**
  * Whose fault a failed call is, decided once, here, for everything that reads it: retries and
@@ -12,17 +12,47 @@ import { InferenceError } from './inference.error.js';
  */
 export type Fault = 'provider' | 'client' | 'cancelled';
 
+/**
+ * The budgets a call chose for itself (its own `timeouts`, or its route's), not the provider's
+ * configured ones. Running out of one of them is the caller's deadline.
+ */
+export interface CallerBudgets {
+  headersMs?: number;
+  idleMs?: number;
+  totalMs?: number;
+}
+
 /** 4xx statuses that are the provider's problem, not the request's. */
 const PROVIDER_4XX: ReadonlySet<number> = new Set([401, 403, 408, 409, 429]);
 
-/** The fault of a failure; anything that is not an `InferenceError` is the provider's. */
-export function faultOf(error: unknown): Fault {
+/**
+ * The fault of a failure; anything that is not an `InferenceError` is the provider's. With
+ * `callerBudgets`, a timeout of a budget the caller chose is the caller giving up (`cancelled`):
+ * a deadline tighter than the generation says nothing about the provider.
+ */
+export function faultOf(error: unknown, callerBudgets?: CallerBudgets): Fault {
   if (!(error instanceof InferenceError)) return 'provider';
   if (error.phase === 'aborted' || error.phase === 'shutdown') return 'cancelled';
   if (error.phase === 'request') return 'client';
+  if (callerBudgets && error instanceof InferenceTimeoutError && ranOutOf(error, callerBudgets)) {
+    return 'cancelled';
+  }
   const status = error.status;
   if (status !== undefined && status >= 400 && status < 500 && !PROVIDER_4XX.has(status)) {
     return 'client';
   }
   return 'provider';
+}
+
+function ranOutOf(error: InferenceTimeoutError, budgets: CallerBudgets): boolean {
+  switch (error.phase) {
+    case 'deadline':
+      return budgets.totalMs !== undefined;
+    case 'headers':
+      return budgets.headersMs !== undefined;
+    case 'idle':
+      return budgets.idleMs !== undefined;
+    default:
+      return false;
+  }
 }

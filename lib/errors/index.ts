@@ -12,7 +12,7 @@ export {
   InferenceTimeoutError,
 } from './inference.error.js';
 export type { FailurePhase, InferenceErrorDetails, UpstreamErrorBody } from './inference.error.js';
-export { faultOf, type Fault } from './fault-of.js';
+export { faultOf, type CallerBudgets, type Fault } from './fault-of.js';
 export { redactSecrets } from './redact.js';
 export {
   httpStatusOf,

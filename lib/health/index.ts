@@ -1,1 +1,2 @@
 export { InferenceHealthIndicator } from './inference-health.indicator.js';
+export type { ReadinessOptions } from './inference-health.indicator.js';

@@ -2,21 +2,42 @@ import type { ResolvedInferenceOptions } from '../options/resolved-options.inter
 
 /**
  * The module's models: logical names (`chat`) mapped to each provider's own name (`gpt-4.1` on
- * legacy, `deepseek-v3.2` on next), plus every concrete name the configuration mentions.
+ * legacy, `deepseek-v3.2` on next); concrete names declared equivalent across providers
+ * (`equivalentModels`); and every concrete name the configuration mentions, by provider.
  */
 export class ModelCatalog {
   readonly #logical: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** A concrete name → its group of equivalents (provider → that provider's name). */
+  readonly #equivalents = new Map<string, ReadonlyMap<string, string>>();
+  /** Provider → the names the configuration says it serves. */
+  readonly #own = new Map<string, Set<string>>();
   readonly #known: ReadonlySet<string>;
 
-  constructor(options: Pick<ResolvedInferenceOptions, 'models' | 'providers'>) {
+  constructor(
+    options: Pick<ResolvedInferenceOptions, 'models' | 'providers'> &
+      Partial<Pick<ResolvedInferenceOptions, 'equivalentModels'>>,
+  ) {
     this.#logical = options.models;
-    const known = new Set<string>(options.models.keys());
-    for (const mapping of options.models.values())
-      for (const name of mapping.values()) known.add(name);
-    for (const provider of options.providers.values()) {
-      if (provider.defaultModel) known.add(provider.defaultModel);
-      for (const name of provider.prices.keys()) known.add(name);
+    const own = (provider: string, name: string) => {
+      let names = this.#own.get(provider);
+      if (!names) this.#own.set(provider, (names = new Set()));
+      names.add(name);
+    };
+    for (const mapping of options.models.values()) {
+      for (const [provider, name] of mapping) own(provider, name);
     }
+    for (const group of options.equivalentModels ?? []) {
+      for (const [provider, name] of group) {
+        own(provider, name);
+        this.#equivalents.set(name, group);
+      }
+    }
+    for (const [provider, settings] of options.providers) {
+      if (settings.defaultModel) own(provider, settings.defaultModel);
+      for (const name of settings.prices.keys()) own(provider, name);
+    }
+    const known = new Set<string>(options.models.keys());
+    for (const names of this.#own.values()) for (const name of names) known.add(name);
     this.#known = known;
   }
 
@@ -30,11 +51,35 @@ export class ModelCatalog {
   }
 
   /**
-   * The provider's own name for `model`: the mapping of a logical model, or the name itself.
-   * Undefined when a logical model has no mapping for that provider.
+   * The provider's declared name for `model`: the mapping of a logical model, the equivalent in
+   * `model`'s group, or `model` itself when the configuration says the provider serves it.
+   * Undefined when nothing declares one.
+   */
+  equivalent(model: string, provider: string): string | undefined {
+    const mapping = this.#logical.get(model);
+    if (mapping) return mapping.get(provider);
+    const group = this.#equivalents.get(model);
+    if (group?.has(provider)) return group.get(provider);
+    return this.#own.get(provider)?.has(model) ? model : undefined;
+  }
+
+  /**
+   * The name to send `model` under to `provider`: its declared equivalent, or the name itself
+   * when the configuration does not know it (a model it never mentions). Undefined when the
+   * name is known to be another provider's and has no equivalent here: it is never sent under
+   * a foreign name.
    */
   concrete(model: string, provider: string): string | undefined {
-    const mapping = this.#logical.get(model);
-    return mapping ? mapping.get(provider) : model;
+    const declared = this.equivalent(model, provider);
+    if (declared !== undefined || this.#logical.has(model)) return declared;
+    return this.#known.has(model) ? undefined : model;
+  }
+
+  /** Why `concrete(model, provider)` has no name, and how to give it one. */
+  missing(model: string, provider: string): string {
+    if (this.#logical.has(model)) {
+      return `Model "${model}" has no name for provider "${provider}". Add models.${model}.${provider} to the module options.`;
+    }
+    return `Model "${model}" is another provider's and has no equivalent on provider "${provider}". Declare one in the module's equivalentModels, for example [{ ..., ${provider}: '<its model>' }].`;
   }
 }

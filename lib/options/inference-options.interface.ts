@@ -104,6 +104,13 @@ export interface InferenceModuleOptions {
    * gets the right model on whichever side the canary sends it to.
    */
   models?: Record<string, Record<string, string>>;
+  /**
+   * Concrete model names that are the same model on different providers, for example
+   * `[{ legacy: 'gpt-4.1', next: 'deepseek-v3.2' }]`: a call naming `gpt-4.1` (as SDK clients
+   * do) is sent to `next` as `deepseek-v3.2`, whichever way it got there (canary routing,
+   * fallback, pinning). A canary call whose model has no equivalent is served by stable.
+   */
+  equivalentModels?: Record<string, string>[];
   /** The provider used when a call names none. Optional when there is exactly one provider. */
   defaultProvider?: string;
   /** How the app shuts down: readiness delay, drain bound, second signal (see `ShutdownOptions`). */
@@ -162,15 +169,38 @@ export interface CanaryPhase {
   durationMs?: number;
 }
 
+/**
+ * What a healthy canary looks like, judged against the stable side in the same phase: each
+ * `max…Increase` / `max…Drop` is a margin on the difference canary − stable, breached only when
+ * the lower bound of its confidence interval is above it. The absolute ceilings are opt-in.
+ */
 export interface CanaryThresholds {
-  /** Highest acceptable share of calls failing with a provider fault. Default 0.02 (2%). */
-  maxErrorRate: number;
-  /** Lowest acceptable share of successful calls (timeouts and 429s count). Default 0.98. */
-  minSuccessRate: number;
-  /** Highest acceptable p99 latency in ms (time to answer, or to first chunk). Default 500. */
-  maxP99Ms: number;
-  /** One-sided confidence needed to call a threshold breached. Default 0.95. */
+  /** How much higher the canary's error rate (provider faults) may be. Default 0.003 (0.3 points). */
+  maxErrorRateIncrease: number;
+  /** How much lower its success rate may be (errors, timeouts and 429s). Default 0.005. */
+  maxSuccessRateDrop: number;
+  /** How much higher its share of failed attempts may be, retries included. Default 0.05. */
+  maxAttemptErrorRateIncrease: number;
+  /**
+   * How many times slower than stable it may be, at the median and p95 of time to first chunk
+   * (streams) and of duration per output token (unary calls). Default 1.5.
+   */
+  maxLatencyRatio: number;
+  /** Highest share of canary calls refused with a 4xx that stable then served. Default 0.01. */
+  maxIncompatibleRate: number;
+  /**
+   * A stable side failing more than this share of calls is an incident in what both share: a
+   * canary failing too is not blamed, the rollout pauses. Default 0.05.
+   */
+  incidentFailureRate: number;
+  /** One-sided confidence needed to call a threshold breached. Default 0.99. */
   confidence: number;
+  /** Opt-in absolute ceiling on the canary's error rate (provider faults). Off by default. */
+  maxErrorRate?: number;
+  /** Opt-in absolute floor on the canary's success rate. Off by default. */
+  minSuccessRate?: number;
+  /** Opt-in absolute ceiling on the canary's p99 time to answer or first chunk, in ms. Off by default. */
+  maxP99Ms?: number;
 }
 
 export interface CanaryFastFailOptions {
@@ -209,7 +239,10 @@ export interface CanaryOptions {
   /** Fewest canary calls in a phase before it is judged. Default 100. */
   minSamples?: number;
   thresholds?: Partial<CanaryThresholds>;
-  /** Failing evaluations in a row that roll the canary back. Default 2. */
+  /**
+   * Failing evaluations in a row that roll the canary back. Default 1: each evaluation judges the
+   * whole phase so far at 99% confidence, so a second look mostly repeats the first one.
+   */
   consecutiveFailures?: number;
   /** Immediate rollback of a canary failing most of its recent calls; `false` turns it off. */
   fastFail?: Partial<CanaryFastFailOptions> | false;
@@ -220,8 +253,12 @@ export interface CanaryOptions {
    * function of the request headers. A request without one gets a random key.
    */
   stickyKey?: string[] | ((headers: IncomingHttpHeaders) => string | undefined);
-  /** A request header forcing a side, for testing: `always` or `never`. Default `x-inference-canary`; `false` turns it off. */
-  overrideHeader?: string | false;
+  /**
+   * A request header forcing a side, for testing: `always` or `never`. Off by default; `true`
+   * uses `x-inference-canary`, or name one. Honoured only while the rollout is under way with
+   * fresh state (never after a rollback or fast-fail); forced calls are never counted.
+   */
+  overrideHeader?: string | boolean;
   /** The salt of the sticky hash. Default: a new one per rollout, so each gets a fresh cohort. */
   salt?: string;
   /** Start a rollout at boot when the store holds none in progress. Default false. */

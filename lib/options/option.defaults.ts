@@ -64,12 +64,19 @@ export const DEFAULT_PHASES: readonly CanaryPhase[] = [
   { weight: 100 },
 ];
 
+/** Margins on canary − stable; the absolute ceilings (`maxErrorRate`, …) are off by default. */
 export const DEFAULT_THRESHOLDS: Readonly<CanaryThresholds> = {
-  maxErrorRate: 0.02,
-  minSuccessRate: 0.98,
-  maxP99Ms: 500,
-  confidence: 0.95,
+  maxErrorRateIncrease: 0.003,
+  maxSuccessRateDrop: 0.005,
+  maxAttemptErrorRateIncrease: 0.05,
+  maxLatencyRatio: 1.5,
+  maxIncompatibleRate: 0.01,
+  incidentFailureRate: 0.05,
+  confidence: 0.99,
 };
+
+/** Threshold fields that have no default: set, they add an absolute ceiling. */
+export const OPTIONAL_THRESHOLDS = ['maxErrorRate', 'minSuccessRate', 'maxP99Ms'] as const;
 
 export const DEFAULT_FAST_FAIL: Readonly<CanaryFastFailOptions> = {
   windowMs: 10_000,
@@ -80,10 +87,11 @@ export const DEFAULT_FAST_FAIL: Readonly<CanaryFastFailOptions> = {
 export const DEFAULT_CANARY = {
   intervalMs: MINUTE,
   minSamples: 100,
-  consecutiveFailures: 2,
+  consecutiveFailures: 1,
   warmupProbes: 3,
   warmupMaxFailures: 3,
   stickyHeaders: ['x-user-id'],
+  /** The override header's name when `overrideHeader: true`; it is off by default. */
   overrideHeader: 'x-inference-canary',
   webhookTimeoutMs: 2_000,
   webhookRetries: 3,

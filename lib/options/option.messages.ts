@@ -57,6 +57,8 @@ export const OptionMessages = {
     `${path} names the stable provider. The canary must be another provider.`,
   notAShare: (path: string, value: unknown) =>
     `${path} must be a number between 0 and 1 (0.02 is 2%), got ${describe(value)}.`,
+  badRatio: (path: string, value: unknown) =>
+    `${path} must be a number from 1 to 100 (1.5 allows the canary to be 1.5 times slower than stable), got ${describe(value)}.`,
   badConfidence: (path: string, value: unknown) =>
     `${path} must be a number between 0.5 and 0.9999 (0.95 is 95%), got ${describe(value)}.`,
   noPhases: (path: string) =>
@@ -76,6 +78,16 @@ export const OptionMessages = {
   badModelName: (path: string) => `${path} must be a non-empty model name.`,
   unmappedForRollout: (path: string, provider: string) =>
     `${path} has no model name for provider '${provider}', which the canary rollout sends calls to. Add ${path}.${provider}.`,
+  notAGroupList: (path: string) =>
+    `${path} must be a list of groups of equivalent models, such as [{ legacy: 'gpt-4.1', next: 'deepseek-v3.2' }]: each group maps provider names to that provider's name for the same model.`,
+  equivalentAlone: (path: string) =>
+    `${path} names fewer than two providers. A group says which model each provider serves for the same thing; give at least two, such as { legacy: 'gpt-4.1', next: 'deepseek-v3.2' }.`,
+  equivalentTwice: (path: string, model: string, earlier: string) =>
+    `${path} is '${model}', which ${earlier} already names. A model has one group of equivalents: merge the two groups.`,
+  equivalentIsLogical: (path: string, model: string) =>
+    `${path} is '${model}', a logical model of models. Name concrete models here; models.${model} already maps it to each provider.`,
+  badOverrideHeader: (path: string) =>
+    `${path} must be a header name such as 'x-inference-canary', true (that header) or false (off).`,
   notAProvider: (path: string, method: string) =>
     `${path} must be an OpenTelemetry provider with a ${method}() method, such as the SDK's.`,
 } as const;

@@ -6,6 +6,7 @@ import {
   DEFAULT_FAST_FAIL,
   DEFAULT_PHASES,
   DEFAULT_THRESHOLDS,
+  OPTIONAL_THRESHOLDS,
 } from './option.defaults.js';
 import { OptionMessages as M } from './option.messages.js';
 import type { ResolvedCanaryOptions, ResolvedPhase } from './resolved-options.interface.js';
@@ -84,10 +85,14 @@ export function resolveCanary(
     value.thresholds,
     'canary.thresholds',
     DEFAULT_THRESHOLDS,
-    Object.keys(DEFAULT_THRESHOLDS),
+    [...Object.keys(DEFAULT_THRESHOLDS), ...OPTIONAL_THRESHOLDS],
     problems,
     (field, path, key) => {
       if (key === 'maxP99Ms') return positiveDuration(field, path);
+      if (key === 'maxLatencyRatio') {
+        const ok = typeof field === 'number' && field >= 1 && field <= 100;
+        return ok ? field : M.badRatio(path, field);
+      }
       if (key === 'confidence') {
         const ok = typeof field === 'number' && field >= 0.5 && field <= 0.9999;
         return ok ? field : M.badConfidence(path, field);
@@ -273,16 +278,12 @@ function resolveStickyKey(
   };
 }
 
+/** Off unless asked for: a header anyone can send must not steer production traffic by default. */
 function resolveOverrideHeader(value: unknown, problems: Problems): string | undefined {
-  if (value === false) return undefined;
-  if (value === undefined) return DEFAULT_CANARY.overrideHeader;
+  if (value === false || value === undefined) return undefined;
+  if (value === true) return DEFAULT_CANARY.overrideHeader;
   if (typeof value !== 'string' || !HEADER_NAME.test(value)) {
-    problems.push(
-      M.notAString(
-        'canary.overrideHeader',
-        'Name a header, such as x-inference-canary, or pass false.',
-      ),
-    );
+    problems.push(M.badOverrideHeader('canary.overrideHeader'));
     return undefined;
   }
   return value.toLowerCase();

@@ -33,6 +33,59 @@ export function resolveModels(
   return models;
 }
 
+/**
+ * `equivalentModels`: groups of concrete names that are the same model on different providers,
+ * such as `[{ legacy: 'gpt-4.1', next: 'deepseek-v3.2' }]`. A name belongs to one group at most,
+ * and is not a logical model (those are mapped by `models`).
+ */
+export function resolveEquivalentModels(
+  value: unknown,
+  providerNames: readonly string[],
+  models: ReadonlyMap<string, unknown>,
+  problems: Problems,
+): Map<string, string>[] {
+  const path = 'equivalentModels';
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    problems.push(M.notAGroupList(path));
+    return [];
+  }
+  const groups: Map<string, string>[] = [];
+  const seen = new Map<string, string>();
+  for (const [index, raw] of value.entries()) {
+    const at = `${path}[${index}]`;
+    if (!isDict(raw)) {
+      problems.push(M.notAGroupList(at));
+      continue;
+    }
+    checkKeys(raw, at, providerNames, problems);
+    const group = new Map<string, string>();
+    for (const [provider, name] of Object.entries(raw)) {
+      const field = `${at}.${provider}`;
+      if (!providerNames.includes(provider)) continue;
+      if (typeof name !== 'string' || name.trim() === '') {
+        problems.push(M.badModelName(field));
+        continue;
+      }
+      const model = name.trim();
+      if (models.has(model)) {
+        problems.push(M.equivalentIsLogical(field, model));
+        continue;
+      }
+      const earlier = seen.get(model);
+      if (earlier !== undefined && !earlier.startsWith(`${at}.`)) {
+        problems.push(M.equivalentTwice(field, model, earlier));
+        continue;
+      }
+      seen.set(model, field);
+      group.set(provider, model);
+    }
+    if (Object.keys(raw).length < 2) problems.push(M.equivalentAlone(at));
+    groups.push(group);
+  }
+  return groups;
+}
+
 /** Every logical model must have a name on both sides of a rollout. */
 export function checkModelsCoverRollout(
   models: ReadonlyMap<string, ReadonlyMap<string, string>>,

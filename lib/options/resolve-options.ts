@@ -37,11 +37,17 @@ import {
   type Problems,
 } from './option-checks.js';
 import { resolveCanary } from './resolve-canary.js';
-import { checkModelsCoverRollout, resolveModels, resolvePrices } from './resolve-models.js';
+import {
+  checkModelsCoverRollout,
+  resolveEquivalentModels,
+  resolveModels,
+  resolvePrices,
+} from './resolve-models.js';
 
 const TOP_KEYS = [
   'providers',
   'models',
+  'equivalentModels',
   'defaultProvider',
   'shutdown',
   'canary',
@@ -98,6 +104,7 @@ export function resolveInferenceOptions(input: unknown): ResolvedInferenceOption
   const canary = resolveCanary(input.canary, names, problems);
   const models = resolveModels(input.models, names, problems);
   if (canary) checkModelsCoverRollout(models, [canary.stable, canary.canary], problems);
+  const equivalentModels = resolveEquivalentModels(input.equivalentModels, names, models, problems);
   const clock = resolveClock(input.clock, problems);
   const telemetry = resolveTelemetry(input.telemetry, problems);
   const errors = resolveErrors(input.errors, problems);
@@ -109,6 +116,7 @@ export function resolveInferenceOptions(input: unknown): ResolvedInferenceOption
   return {
     providers,
     models,
+    equivalentModels,
     defaultProvider: defaultProvider!,
     shutdown: shutdown!,
     canary,

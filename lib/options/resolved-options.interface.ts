@@ -40,6 +40,8 @@ export interface ResolvedInferenceOptions {
   providers: ReadonlyMap<string, ResolvedProviderOptions>;
   /** Logical model → provider → the provider's model name. */
   models: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** Groups of concrete names that are the same model on different providers: provider → name. */
+  equivalentModels: readonly ReadonlyMap<string, string>[];
   defaultProvider: string;
   shutdown: Readonly<ShutdownOptions>;
   canary?: ResolvedCanaryOptions;

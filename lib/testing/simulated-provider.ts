@@ -22,6 +22,11 @@ export interface SimulatedProviderOptions {
   /** Content chunks per answer. Default 8. */
   chunks?: number;
   latency?: SimulatedLatency;
+  /**
+   * The model's context window, in prompt tokens (⌈characters of the messages / 4⌉): a longer
+   * prompt is refused with 400 `context_length_exceeded`, as OpenAI does. Default: no limit.
+   */
+  contextTokens?: number;
   /** Reported usage; by default prompt tokens are ⌈characters / 4⌉ and completion tokens = chunks. */
   usage?: { promptTokens?: number; completionTokens?: number; cachedTokens?: number };
   /** Random source for fault rates and latency ranges. Default `Math.random`. */
@@ -228,6 +233,19 @@ export class SimulatedProvider {
         400,
         'The body must be JSON with a messages array.',
         'invalid_body',
+      );
+    }
+    const contextTokens = this.#options.contextTokens;
+    if (
+      contextTokens !== undefined &&
+      Math.ceil(JSON.stringify(body.messages).length / 4) > contextTokens
+    ) {
+      return sendError(
+        response,
+        400,
+        `This model's maximum context length is ${contextTokens} tokens; the messages are longer.`,
+        'context_length_exceeded',
+        'messages',
       );
     }
     record.fault = this.#nextFault();

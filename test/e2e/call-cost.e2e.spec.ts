@@ -1,12 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  CanaryRollout,
-  InferenceService,
-  runWithRequestContext,
-  type StreamSummary,
-} from '../../lib/index.js';
+import { bucketOf, CanaryRollout, InferenceService, type StreamSummary } from '../../lib/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { TEST_API_KEY } from '../support/inference-harness.js';
 import { startRolloutApp } from '../support/rollout-app.js';
@@ -97,18 +92,18 @@ describe('call cost', () => {
 
   it('adds up exactly once per call in the canary’s cost per 1,000 requests', async () => {
     const rollout = app.get(CanaryRollout);
-    const forced = <T>(fn: () => Promise<T>) =>
-      runWithRequestContext({ requestId: 'c', headers: { 'x-inference-canary': 'always' } }, fn);
-    const before = (await rollout.report()).sides.canary;
-    for (let call = 0; call < 3; call++) await forced(() => service.chat(request));
+    const salt = rollout.state.salt;
+    const stickyKey = Array.from({ length: 100 }, (_, i) => `u${i}`).find(
+      (key) => bucketOf(salt, key) < 5_000,
+    )!;
+    const before = (await rollout.figures()).canary;
+    for (let call = 0; call < 3; call++) await service.chat(request, { stickyKey });
     for (let call = 0; call < 2; call++) {
-      await forced(async () => {
-        for await (const _chunk of service.stream(request)) {
-          // read to the end
-        }
-      });
+      for await (const _chunk of service.stream(request, { stickyKey })) {
+        // read to the end
+      }
     }
-    const after = (await rollout.report()).sides.canary;
+    const after = (await rollout.figures()).canary;
     expect(after.calls - before.calls).toBe(5);
     expect(after.costUsd - before.costUsd).toBeCloseTo(5 * EXACT_USD, 12);
     expect(after.costPer1000Requests).toBeCloseTo((after.costUsd / after.calls) * 1000, 12);

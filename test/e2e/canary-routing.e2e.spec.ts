@@ -36,7 +36,7 @@ async function setup(canary: Partial<CanaryOptions> = {}): Promise<Setup> {
   });
   const app = await startRolloutApp(
     { legacy: provider(legacy, 'legacy-model'), next: provider(next, 'next-model') },
-    { fastFail: false, ...canary },
+    { fastFail: false, overrideHeader: true, ...canary },
     logger,
   );
   return {
@@ -99,9 +99,10 @@ describe('canary routing through InferenceService (two simulated providers)', ()
   });
 
   it('falls back to stable when a canary call fails before answering, and counts the failure', async () => {
-    const before = (await s.rollout.report()).sides.canary.failures.upstream_http_error ?? 0;
+    const figures = () => s.rollout.figures();
+    const before = await figures();
     s.next.failNext({ type: 'status', status: 500 });
-    const result = await forcedCanary(() => s.service.chat(hello));
+    const result = await s.service.chat(hello, { stickyKey: canaryKey(s) });
     expect(result.inference).toMatchObject({
       provider: 'legacy',
       side: 'stable',
@@ -109,8 +110,48 @@ describe('canary routing through InferenceService (two simulated providers)', ()
     });
     expect(result.model).toBe('legacy-model');
     expect([s.next.requests.length, s.legacy.requests.length]).toEqual([1, 1]);
-    const after = (await s.rollout.report()).sides.canary.failures.upstream_http_error;
-    expect(after).toBe(before + 1);
+    const after = await figures();
+    expect(after.canary.failures.upstream_http_error).toBe(
+      (before.canary.failures.upstream_http_error ?? 0) + 1,
+    );
+    // The fallback serves a canary call: it is not part of the stable side's figures.
+    expect(after.stable.calls).toBe(before.stable.calls);
+  });
+
+  it('counts a canary 4xx that stable then serves as incompatible, and one both refuse as neither', async () => {
+    const before = await s.rollout.figures();
+    s.next.failNext({ type: 'status', status: 400, message: 'response_format is not supported' });
+    const served = await s.service.chat(hello, { stickyKey: canaryKey(s) });
+    expect(served.inference).toMatchObject({ provider: 'legacy', fallbackFrom: 'next' });
+    s.next.failNext({ type: 'status', status: 400, message: 'context_length_exceeded' });
+    s.legacy.failNext({ type: 'status', status: 400, message: 'context_length_exceeded' });
+    await expect(s.service.chat(hello, { stickyKey: canaryKey(s) })).rejects.toMatchObject({
+      provider: 'legacy',
+      status: 400,
+    });
+    s.legacy.failNext({ type: 'status', status: 400, message: 'context_length_exceeded' });
+    await expect(s.service.chat(hello, { stickyKey: stableKey(s) })).rejects.toMatchObject({
+      status: 400,
+    });
+    const after = await s.rollout.figures();
+    expect(after.canary.incompatible - before.canary.incompatible).toBe(1);
+    expect(after.canary.calls - before.canary.calls).toBe(1);
+    expect(after.stable.calls).toBe(before.stable.calls);
+    expect([after.canary.errors, after.stable.errors]).toEqual([
+      before.canary.errors,
+      before.stable.errors,
+    ]);
+  });
+
+  it('sends a forced call where asked, counting it nowhere', async () => {
+    const before = await s.rollout.figures();
+    const forced = await forcedCanary(() => s.service.chat(hello, { stickyKey: stableKey(s) }));
+    expect(forced.inference).toMatchObject({ provider: 'next', side: 'canary' });
+    const after = await s.rollout.figures();
+    expect([after.canary.calls, after.stable.calls]).toEqual([
+      before.canary.calls,
+      before.stable.calls,
+    ]);
   });
 
   it('falls back for a stream that fails before its first chunk, with one onEnd', async () => {
@@ -143,24 +184,24 @@ describe('canary routing through InferenceService (two simulated providers)', ()
 
   it('sends a call pinned to a provider there, with no routing and no fallback', async () => {
     s.next.failNext({ type: 'status', status: 500 });
-    const before = (await s.rollout.report()).sides.canary.calls;
+    const before = (await s.rollout.figures()).canary.calls;
     await expect(s.service.chat(hello, { provider: 'next' })).rejects.toMatchObject({
       status: 500,
     });
     expect(s.legacy.requests).toHaveLength(0);
-    expect((await s.rollout.report()).sides.canary.calls).toBe(before);
+    expect((await s.rollout.figures()).canary.calls).toBe(before);
   });
 
   it('does not fall back, nor count, a call the caller cancelled', async () => {
     s.next.configure({ latency: { firstByteMs: 2_000 } });
-    const before = (await s.rollout.report()).sides.canary.calls;
+    const before = (await s.rollout.figures()).canary.calls;
     const controller = new AbortController();
-    const call = forcedCanary(() => s.service.chat(hello, { signal: controller.signal }));
+    const call = s.service.chat(hello, { signal: controller.signal, stickyKey: canaryKey(s) });
     await waitFor(() => s.next.inProgress === 1, 'the canary call to start');
     controller.abort();
     await expect(call).rejects.toMatchObject({ code: 'aborted' });
     expect(s.legacy.requests).toHaveLength(0);
-    expect((await s.rollout.report()).sides.canary.calls).toBe(before);
+    expect((await s.rollout.figures()).canary.calls).toBe(before);
     s.next.configure({ latency: { firstByteMs: 0 } });
   });
 });
@@ -209,6 +250,22 @@ describe('rollout webhook', () => {
     }
   });
 });
+
+/** Sticky keys that the rollout's salt puts on the canary (bucket < 50%) and on stable. */
+function canaryKey(s: Setup): string {
+  return keyWhere(s, (bucket) => bucket < 5_000);
+}
+
+function stableKey(s: Setup): string {
+  return keyWhere(s, (bucket) => bucket >= 5_000);
+}
+
+function keyWhere(s: Setup, wanted: (bucket: number) => boolean): string {
+  const salt = s.rollout.state.salt;
+  return Array.from({ length: 200 }, (_, i) => `user-${i}`).find((key) =>
+    wanted(bucketOf(salt, key)),
+  )!;
+}
 
 /** Runs `fn` as if handling a request whose override header forces the canary. */
 function forcedCanary<T>(fn: () => Promise<T>): Promise<T> {

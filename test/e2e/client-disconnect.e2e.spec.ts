@@ -126,6 +126,7 @@ describe.each(Object.keys(adapters) as AdapterName[])(
               warmup: { probes: 0 },
               autoStart: true,
               fastFail: false,
+              overrideHeader: true,
             },
             random: () => 0.99, // backoffs of ~5 s
           }),

@@ -141,6 +141,9 @@ describe('embeddings during a rollout', () => {
     app = await startRolloutApp(
       { legacy: provider(legacy), next: provider(next) },
       { phases: [{ weight: 99.99, durationMs: 3_600_000 }] },
+      undefined,
+      // A/B of two embedding models: the split needs the model named on both sides.
+      { emb: { legacy: 'emb-legacy', next: 'emb-next' } },
     );
     service = app.get(InferenceService);
   });
@@ -162,8 +165,11 @@ describe('embeddings during a rollout', () => {
   });
 
   it('follow the rollout only when asked, and a pinned provider always', async () => {
-    const routed = await service.embed({ model: 'e', input: 'x' }, { routing: 'rollout' });
-    expect(routed.inference).toMatchObject({ provider: 'next', side: 'canary' });
+    const routed = await service.embed({ model: 'emb', input: 'x' }, { routing: 'rollout' });
+    expect(routed.inference).toMatchObject({ provider: 'next', side: 'canary', model: 'emb-next' });
+    // A model the rollout cannot map stays on stable, even when routed.
+    const unmapped = await service.embed({ model: 'e', input: 'x' }, { routing: 'rollout' });
+    expect(unmapped.inference.provider).toBe('legacy');
     const pinned = await service.embed({ model: 'e', input: 'x' }, { provider: 'next' });
     expect(pinned.inference.provider).toBe('next');
   });

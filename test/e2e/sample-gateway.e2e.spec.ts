@@ -76,14 +76,22 @@ describe.each(Object.keys(adapters) as AdapterName[])(
       expect(usage).toMatchObject({ completion_tokens: 5 });
     });
 
-    it('sends a call to the other provider when pinned by header', async () => {
-      const completion = await client.chat.completions.create(
-        { model: 'deepseek-v3.2', messages: [{ role: 'user', content: 'hi' }] },
-        { headers: { 'x-inference-provider': 'next' } },
-      );
-      expect(completion.choices[0]!.message.content).toBe('tok0 tok1 tok2 ');
-      expect(next.attempts).toBe(1);
-      expect(legacy.attempts).toBe(0);
+    it('pins a call to a provider by header only when ALLOW_PROVIDER_HEADER is on, under that provider’s model name', async () => {
+      const pinned = () =>
+        client.chat.completions.create(
+          { model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] },
+          { headers: { 'x-inference-provider': 'next' } },
+        );
+      await pinned();
+      expect([next.attempts, legacy.attempts]).toEqual([0, 1]); // off by default: ignored
+      process.env.ALLOW_PROVIDER_HEADER = 'true';
+      try {
+        const completion = await pinned();
+        expect(completion.choices[0]!.message.content).toBe('tok0 tok1 tok2 ');
+        expect(next.requests.map((request) => request.body?.model)).toEqual(['deepseek-v3.2']);
+      } finally {
+        delete process.env.ALLOW_PROVIDER_HEADER;
+      }
     });
 
     it('passes upstream failures on as OpenAI-style errors with the mapped status', async () => {

@@ -40,7 +40,7 @@ describe('telemetry with an in-memory OpenTelemetry SDK registered', () => {
     });
     app = await startRolloutApp(
       { legacy: provider(legacy, 'gpt-4.1'), next: provider(next, 'deepseek-v3.2') },
-      { phases: [{ weight: 25, durationMs: 3_600_000 }] },
+      { phases: [{ weight: 25, durationMs: 3_600_000 }], overrideHeader: true },
     );
     service = app.get(InferenceService);
   });

@@ -1,7 +1,12 @@
 import 'reflect-metadata';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { InferenceModule, type CanaryOptions, type ProviderOptions } from '../../lib/index.js';
+import {
+  InferenceModule,
+  type CanaryOptions,
+  type InferenceModuleOptions,
+  type ProviderOptions,
+} from '../../lib/index.js';
 
 /**
  * An app context with two providers, `legacy` (stable) and `next` (canary), and a rollout that
@@ -11,11 +16,13 @@ export async function startRolloutApp(
   providers: { legacy: ProviderOptions; next: ProviderOptions },
   canary: Partial<CanaryOptions> = {},
   logger?: LoggerService,
+  models?: InferenceModuleOptions['models'],
 ): Promise<INestApplicationContext> {
   const builder = Test.createTestingModule({
     imports: [
       InferenceModule.forRoot({
         providers,
+        models,
         defaultProvider: 'legacy',
         canary: {
           stable: 'legacy',

@@ -45,15 +45,21 @@ describe('a rollout shared by replicas through Redis (real redis-server)', () =>
       100,
       a.rollout.state.salt,
     ]);
-    // 60 canary calls each: neither replica alone has the 100 the judge needs; together they do.
-    a.calls('canary', 60, HEALTHY);
-    b.calls('canary', 60, HEALTHY);
+    // 60 calls a side each: neither replica alone has the 100 the judge needs; together they do.
+    for (const replica of [a, b]) {
+      replica.calls('canary', 60, HEALTHY);
+      replica.calls('stable', 60, HEALTHY);
+    }
     await interval(b, a);
+    await b.rollout.tick(); // b reads the state a wrote, evaluation included
     const [fromA, fromB] = [await a.rollout.report(), await b.rollout.report()];
     expect(fromA.sides.canary.calls).toBe(120);
-    expect(fromB.sides.canary.calls).toBe(120);
     expect([fromA.leader, fromB.leader]).toEqual([true, false]);
     expect(fromA.lastVerdict?.kind).toBe('pass');
+    expect(fromA.evaluation).toMatchObject({ scope: 'merged', replicas: 2 });
+    // One evaluation, reported alike by the replica that did not judge.
+    expect(fromB.lastVerdict).toEqual(fromA.lastVerdict);
+    expect(fromB.sides).toEqual(fromA.sides);
   });
 
   it('carries an operator action taken on one replica to the other', async () => {
@@ -95,8 +101,9 @@ describe('a rollout shared by replicas through Redis (real redis-server)', () =>
     const admin = redis.client();
     await admin.call('CLIENT', 'PAUSE', '2000', 'ALL');
     for (let round = 0; round < 4; round++) {
-      a.clock.advance(300);
-      await a.rollout.tick(); // bounded by syncIntervalMs while Redis hangs
+      const tick = a.rollout.tick();
+      a.clock.advance(300); // the round's bound passes while Redis hangs; no second round starts
+      await tick;
     }
     expect(a.rollout.stale).toBe(true);
     expect(a.rollout.weightBps).toBe(0);

@@ -58,6 +58,16 @@ const badCanaries: [string, Record<string, unknown>, RegExp][] = [
     /canary\.thresholds\.confidence must be a number between 0\.5 and 0\.9999/,
   ],
   ['zero minSamples', { minSamples: 0 }, /canary\.minSamples must be a positive integer/],
+  [
+    'latency ratio below 1',
+    { thresholds: { maxLatencyRatio: 0.8 } },
+    /canary\.thresholds\.maxLatencyRatio must be a number from 1 to 100/,
+  ],
+  [
+    'override header not a header',
+    { overrideHeader: 'x canary' },
+    /canary\.overrideHeader must be a header name such as 'x-inference-canary', true/,
+  ],
   ['unknown canary option', { minSample: 10 }, /canary\.minSample is not a known option/],
   [
     'sticky key not headers',
@@ -90,17 +100,36 @@ describe('canary options', () => {
     expect(canary).toMatchObject({
       intervalMs: 60_000,
       minSamples: 100,
-      consecutiveFailures: 2,
-      thresholds: { maxErrorRate: 0.02, minSuccessRate: 0.98, maxP99Ms: 500, confidence: 0.95 },
+      consecutiveFailures: 1,
       fastFail: { windowMs: 10_000, minCalls: 20, failureRate: 0.5 },
       warmup: { probes: 3, maxFailures: 3 },
-      overrideHeader: 'x-inference-canary',
+      overrideHeader: undefined,
       syncIntervalMs: 5_000,
       staleAfterMs: 15_000,
       autoStart: false,
     });
+    // Relative to stable; no absolute ceiling unless asked for.
+    expect(canary.thresholds).toEqual({
+      maxErrorRateIncrease: 0.003,
+      maxSuccessRateDrop: 0.005,
+      maxAttemptErrorRateIncrease: 0.05,
+      maxLatencyRatio: 1.5,
+      maxIncompatibleRate: 0.01,
+      incidentFailureRate: 0.05,
+      confidence: 0.99,
+    });
     expect(canary.stickyKey({ 'x-user-id': 'u-42' })).toBe('u-42');
     expect(canary.stickyKey({})).toBeUndefined();
+  });
+
+  it('turns the override header on only when asked, and keeps absolute ceilings opt-in', () => {
+    const on = resolveInferenceOptions(
+      withCanary({ overrideHeader: true, thresholds: { maxP99Ms: 2_000, maxErrorRate: 0.05 } }),
+    ).canary!;
+    expect(on.overrideHeader).toBe('x-inference-canary');
+    expect(on.thresholds).toMatchObject({ maxP99Ms: 2_000, maxErrorRate: 0.05 });
+    const named = resolveInferenceOptions(withCanary({ overrideHeader: 'X-Force-Side' })).canary!;
+    expect(named.overrideHeader).toBe('x-force-side');
   });
 
   it('takes 0.01% steps and adds the final 100% when the list stops short', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryRolloutStore, RolloutActionError, type RolloutState } from '../../../lib/index.js';
-import { HEALTHY, LEGACY, RolloutSim } from '../../support/rollout-sim.js';
+import { HEALTHY, LEGACY, LLM, RolloutSim, type Behaviour } from '../../support/rollout-sim.js';
 
 const MINUTE = 60_000;
 const steady = { canary: 150, stable: 600, canaryAs: HEALTHY, stableAs: LEGACY };
@@ -37,8 +37,8 @@ describe('rollout on a fake clock', () => {
   });
 
   it.each([
-    ['error rate', { ...HEALTHY, errorRate: 0.1 }, /canary error rate \d+\.\d+% \(at least/],
-    ['latency', { ...HEALTHY, p99Ms: 1500 }, /p99 \d+ ms is above 500 ms/],
+    ['error rate', { ...HEALTHY, errorRate: 0.1 }, /canary error rate \d+\.\d+% against stable's/],
+    ['latency', { ...LEGACY, slowdown: 3.2 }, /is more than 1\.5× stable's/],
   ])(
     'rolls back a canary with an injected %s within 3 intervals of minSamples',
     async (_, bad, reason) => {
@@ -78,7 +78,7 @@ describe('rollout on a fake clock', () => {
     expect(sim.status).toBe('paused');
     expect(sim.rollout.state.pausedBy).toBe('incident');
     expect(sim.events.map((event) => event.type)).toEqual(['started', 'paused']);
-    expect(sim.events[1]!.reason).toMatch(/^provider-wide incident.*stable error rate/);
+    expect(sim.events[1]!.reason).toMatch(/^provider-wide incident.*stable failure rate/);
     // The next phase starts with fresh figures once the incident clears.
     await sim.rollout.advance();
     await runUntil(sim, steady, () => sim.status === 'progressing', 5);
@@ -194,5 +194,120 @@ describe('rollout on a fake clock', () => {
     sim.clock.advance(5_000);
     await sim.rollout.tick();
     expect(sim.rollout.weightBps).toBe(100);
+  });
+
+  describe('on LLM traffic (generations of 0.5–3 s, heavy tails, both sides alike)', () => {
+    const llm = (canaryAs: Behaviour, stableAs: Behaviour = LLM) => ({
+      canary: 400,
+      stable: 1_600,
+      canaryAs,
+      stableAs,
+    });
+    const phases = [1, 5, 25, 50].map((weight) => ({ weight, durationMs: 5 * MINUTE }));
+
+    it('promotes a canary as good as stable (an absolute p99 of 500 ms rolled it back)', async () => {
+      const sim = new RolloutSim({ warmup: { probes: 0 }, phases });
+      await sim.start();
+      await runUntil(sim, llm(LLM), () => sim.status === 'promoted', 40);
+      expect(sim.status).toBe('promoted');
+      expect(sim.events.map((event) => event.type)).not.toContain('rolled_back');
+    });
+
+    it('neither rolls back nor pauses for invalid requests (client faults) on both sides', async () => {
+      const sim = new RolloutSim({ warmup: { probes: 0 }, phases });
+      await sim.start();
+      const invalid = { ...LLM, invalidRate: 0.3 };
+      await runUntil(sim, llm(invalid, invalid), () => sim.status === 'promoted', 40);
+      expect(sim.status).toBe('promoted');
+      expect(sim.events.map((event) => event.type)).not.toContain('paused');
+      // A quarter of the advance's figures: the 30% of invalid calls were counted on neither side.
+      const advanced = sim.events.find((event) => event.type === 'advanced')!;
+      expect(advanced.report.sides.canary.calls).toBeLessThan(5 * 400 * 0.75);
+      expect(advanced.report.sides.canary.calls).toBeGreaterThan(5 * 400 * 0.65);
+    });
+
+    it('rolls back a canary whose calls succeed only on retry (40% of attempts fail)', async () => {
+      const sim = new RolloutSim({ warmup: { probes: 0 }, phases });
+      await sim.start();
+      await runUntil(sim, llm({ ...LLM, retriedRate: 0.4 }), () => sim.status === 'rolled_back', 3);
+      expect(sim.status).toBe('rolled_back');
+      expect(sim.rollout.state.reason).toMatch(
+        /canary attempt error rate \d\d\.\d% against stable's/,
+      );
+      const { canary } = (await sim.rollout.report()).sides;
+      expect(canary.errorRate).toBeLessThan(0.01); // the calls themselves look fine
+      expect(canary.attempts).toBeGreaterThan(canary.calls);
+    });
+
+    it('rolls back a canary refusing requests stable serves, and does not count the fallbacks as stable', async () => {
+      const sim = new RolloutSim({ warmup: { probes: 0 }, phases });
+      await sim.start();
+      await runUntil(
+        sim,
+        llm({ ...LLM, incompatibleRate: 0.05 }),
+        () => sim.status === 'rolled_back',
+        3,
+      );
+      expect(sim.status).toBe('rolled_back');
+      expect(sim.rollout.state.reason).toMatch(
+        /canary incompatibility rate \d\.\d\d% \(4xx for requests stable served/,
+      );
+      const { sides } = await sim.rollout.report();
+      expect(sides.canary.incompatible).toBeGreaterThan(0);
+      expect(sides.canary.failures.canary_incompatible).toBe(sides.canary.incompatible);
+      // 1,600 stable calls, 5% invalid: the fallbacks are not among them.
+      expect(sides.stable.calls).toBeLessThanOrEqual(1_600);
+    });
+  });
+
+  it('reports one evaluation: its reason, verdict and figures agree, merged or marked local', async () => {
+    const sim = new RolloutSim({ warmup: { probes: 0 }, intervalMs: MINUTE });
+    await sim.start();
+    await sim.interval({ ...steady, canary: 21 });
+    await sim.interval({ ...steady, canary: 21 });
+    sim.calls('canary', 11, HEALTHY); // after the evaluation: not part of the report
+    sim.rollout.recordIneligible(sim.rollout.phaseKey);
+    const report = await sim.rollout.report();
+    expect(report.status).toBe('hold');
+    const judged = report.sides.canary.calls;
+    expect(judged).toBeGreaterThanOrEqual(38); // 42 less the invalid requests
+    expect(report.reason).toBe(`the canary has ${judged} of the 100 calls needed`);
+    expect(report.lastVerdict).toMatchObject({ kind: 'hold', reasons: [report.reason] });
+    expect(report.evaluation).toMatchObject({ phase: 1, scope: 'merged', replicas: 1 });
+    expect(report.lastVerdict!.at).toBe(report.evaluation!.at);
+    // The figures so far, not yet judged, are apart and say so.
+    const live = await sim.rollout.figures();
+    expect(live.canary.calls).toBeGreaterThan(judged);
+    expect(live.canary).toMatchObject({ ineligible: 1 });
+    expect(live.scope).toBe('merged');
+  });
+
+  it('never runs a round while the previous one is still running', async () => {
+    const store = new MemoryRolloutStore();
+    const read = store.read.bind(store);
+    let reads = 0;
+    let release: (() => void) | undefined;
+    store.read = async (): Promise<RolloutState | undefined> => {
+      reads++;
+      if (release === undefined) return read();
+      await new Promise<void>((resolve) => (release = resolve));
+      return read();
+    };
+    const sim = new RolloutSim({ warmup: { probes: 0 }, store, syncIntervalMs: 50 });
+    await sim.start();
+    reads = 0;
+    release = () => undefined; // the next read hangs
+    const first = sim.rollout.tick();
+    sim.clock.advance(50); // its bound passes: the loop moves on, the round does not
+    await first;
+    const second = sim.rollout.tick();
+    sim.clock.advance(50);
+    await second;
+    expect(reads).toBe(1);
+    release();
+    release = undefined;
+    await new Promise((resolve) => setImmediate(resolve));
+    await sim.rollout.tick();
+    expect(reads).toBe(2);
   });
 });
