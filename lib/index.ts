@@ -46,9 +46,12 @@ export {
   faultOf,
   httpStatusOf,
   INFERENCE_ERROR_OPTIONS,
+  OpenAiExceptionFilter,
   openAiErrorBody,
   toHttpException,
 } from './errors/index.js';
+export { sendSse, sseErrorBody, toSseEvents } from './http/index.js';
+export type { SseResponseOptions, SseTarget } from './http/index.js';
 export type {
   Fault,
   FailurePhase,

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { InferenceExceptionFilter, InferenceModule } from 'nestjs-inference';
+import { InferenceModule, OpenAiExceptionFilter } from 'nestjs-inference';
 import { InferenceHealthIndicator } from 'nestjs-inference/terminus';
 import { ChatCompletionsController } from './chat-completions.controller.js';
 import { EmbeddingsController } from './embeddings.controller.js';
@@ -29,7 +29,7 @@ import { UsageLedger } from './usage-ledger.service.js';
     MetricsController,
   ],
   providers: [
-    { provide: APP_FILTER, useClass: InferenceExceptionFilter },
+    { provide: APP_FILTER, useClass: OpenAiExceptionFilter },
     InferenceHealthIndicator,
     UsageLedger,
     ShutdownReport,

@@ -1,16 +1,8 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  Headers,
-  HttpCode,
-  Post,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
-import { InferenceService, type ChatCompletionRequest } from 'nestjs-inference';
-import { writeSse } from './sse-response.js';
+import { InferenceService, sendSse, type ChatCompletionRequest } from 'nestjs-inference';
+import { checkChatRequest } from './openai-request.js';
 import { UsageLedger } from './usage-ledger.service.js';
 
 /** The two ways a Nest adapter hands out its response: Express's is the Node response itself. */
@@ -37,16 +29,7 @@ export class ChatCompletionsController {
     @Res() response: AdapterResponse,
   ): Promise<void> {
     const provider = process.env.ALLOW_PROVIDER_HEADER === 'true' ? pinned : undefined;
-    if (typeof body !== 'object' || body === null || !Array.isArray(body.messages)) {
-      throw new BadRequestException({
-        error: {
-          message: 'The body must be a JSON object with a messages array.',
-          type: 'invalid_request_error',
-          code: 'invalid_body',
-          param: 'messages',
-        },
-      });
-    }
+    checkChatRequest(body);
     if (body.stream === true) {
       const stream = this.inference.stream(body, {
         provider,
@@ -54,12 +37,7 @@ export class ChatCompletionsController {
           if (summary.outcome === 'completed') this.ledger.record(summary.usage);
         },
       });
-      if ('raw' in response) {
-        // Fastify: once content is ready, the handler takes over the raw response.
-        await writeSse(stream, response.raw, () => response.hijack());
-      } else {
-        await writeSse(stream, response);
-      }
+      await sendSse(stream, response, { heartbeatMs: 15_000 });
       return;
     }
     const completion = await this.inference.chat(body, { provider });

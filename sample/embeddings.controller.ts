@@ -1,5 +1,6 @@
-import { BadRequestException, Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { InferenceService, type EmbeddingRequest, type EmbeddingResponse } from 'nestjs-inference';
+import { checkEmbeddingRequest } from './openai-request.js';
 import { UsageLedger } from './usage-ledger.service.js';
 
 /**
@@ -16,16 +17,7 @@ export class EmbeddingsController {
   @Post('embeddings')
   @HttpCode(200)
   async create(@Body() body: EmbeddingRequest): Promise<EmbeddingResponse> {
-    if (typeof body !== 'object' || body === null || body.input === undefined) {
-      throw new BadRequestException({
-        error: {
-          message: 'The body must be a JSON object with an input.',
-          type: 'invalid_request_error',
-          code: 'invalid_body',
-          param: 'input',
-        },
-      });
-    }
+    checkEmbeddingRequest(body);
     const result = await this.inference.embed(body);
     this.ledger.record(result.inference.usage);
     return result; // `inference` is not enumerable: the JSON is OpenAI's shape

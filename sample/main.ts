@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
+import { configureGateway } from './gateway-setup.js';
 import { startSimulatedUpstreams } from './simulated-upstreams.js';
 
 /** `HTTP_ADAPTER=fastify` runs the gateway on Fastify; Express is the default. */
@@ -20,6 +21,7 @@ async function bootstrap(): Promise<void> {
     logger.log(`Simulated providers started for ${simulated.length} side(s): no API key needed.`);
   }
   const app = await createApp();
+  configureGateway(app);
   // All the module needs for a drop-free shutdown: Nest's own signal handling.
   app.enableShutdownHooks();
   const port = Number(process.env.PORT ?? 3000);

@@ -22,3 +22,4 @@ export {
 } from './to-http-exception.js';
 export type { InferenceErrorOptions, OpenAiErrorBody } from './to-http-exception.js';
 export { InferenceExceptionFilter } from './inference-exception.filter.js';
+export { OpenAiExceptionFilter } from './openai-exception.filter.js';

@@ -23,7 +23,7 @@ import {
 @Catch(InferenceError)
 export class InferenceExceptionFilter implements ExceptionFilter<InferenceError> {
   constructor(
-    private readonly adapterHost: HttpAdapterHost,
+    protected readonly adapterHost: HttpAdapterHost,
     @Optional()
     @Inject(INFERENCE_ERROR_OPTIONS)
     private readonly options: InferenceErrorOptions = {},
@@ -33,18 +33,26 @@ export class InferenceExceptionFilter implements ExceptionFilter<InferenceError>
     if (host.getType() !== 'http') throw error;
     const { httpAdapter } = this.adapterHost;
     const response: unknown = host.switchToHttp().getResponse();
-    if (clientGone(response)) return; // nobody is there to read an answer
-    if (headersAlreadySent(response)) {
-      // Part of a stream was written: the status is gone, all that is left is to end it.
-      httpAdapter.end(response);
-      return;
-    }
+    if (!this.answerable(response)) return;
     const status = httpStatusOf(error);
     if (error.phase !== 'shutdown') httpAdapter.setHeader(response, 'x-should-retry', 'false');
     if (error.retryAfterMs !== undefined && (status === 429 || status === 503)) {
       httpAdapter.setHeader(response, 'Retry-After', String(Math.ceil(error.retryAfterMs / 1000)));
     }
     httpAdapter.reply(response, openAiErrorBody(error, this.options ?? {}), status);
+  }
+
+  /**
+   * Whether an error response can still be written: not when the client is gone (nobody would
+   * read it), nor once part of a stream was written (the status is gone: the response is ended).
+   */
+  protected answerable(response: unknown): boolean {
+    if (clientGone(response)) return false;
+    if (headersAlreadySent(response)) {
+      this.adapterHost.httpAdapter.end(response);
+      return false;
+    }
+    return true;
   }
 }
 

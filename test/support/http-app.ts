@@ -14,9 +14,11 @@ export type AdapterName = keyof typeof adapters;
 export async function startHttpApp(
   adapter: AdapterName,
   module: Parameters<typeof Test.createTestingModule>[0],
+  configure?: (app: INestApplication) => void,
 ): Promise<{ app: INestApplication; url: string }> {
   const moduleRef = await Test.createTestingModule(module).compile();
   const app = moduleRef.createNestApplication(adapters[adapter](), { logger: false });
+  configure?.(app);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}` };

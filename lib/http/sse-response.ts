@@ -1,0 +1,178 @@
+import type { ServerResponse } from 'node:http';
+import { catchError, endWith, map, of, type Observable } from 'rxjs';
+import type { ChatCompletionChunk } from '../client/chat.types.js';
+import { InferenceError } from '../errors/inference.error.js';
+import {
+  openAiErrorBody,
+  type InferenceErrorOptions,
+  type OpenAiErrorBody,
+} from '../errors/to-http-exception.js';
+
+/** What Express hands a handler (Node's response), or Fastify (a reply around it). */
+export type SseTarget = ServerResponse | { raw: ServerResponse; hijack(): void };
+
+export interface SseResponseOptions {
+  /**
+   * Once the response headers are sent, write an SSE comment (`: keep-alive`) after this long
+   * without a write, so proxies and clients with idle timeouts keep the connection. Default 0: off.
+   */
+  heartbeatMs?: number;
+  /**
+   * Send the response headers after this long without a first chunk, instead of waiting for it,
+   * so a client sees the stream open while a slow (reasoning) model is silent. The trade-off: a
+   * failure after that can no longer get an HTTP error status; it becomes an error event. Default:
+   * wait for the first chunk, so a failure before any content is a real HTTP error.
+   */
+  commitAfterMs?: number;
+  /** How errors are shown (see `InferenceErrorOptions`). */
+  errors?: InferenceErrorOptions;
+}
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
+
+/**
+ * Writes a stream of chunks as OpenAI's Server-Sent Events (`data: {chunk}` … `data: [DONE]`),
+ * with back-pressure: a slow reader slows the upstream, nothing piles up in memory.
+ *
+ * - The status line waits for the first chunk (or `commitAfterMs`): a failure before it is thrown
+ *   to the caller, so the exception filter answers with a real HTTP status.
+ * - A failure after it ends the stream with an error event in OpenAI's error shape and no
+ *   `[DONE]` (the openai SDK raises it), whatever the error; the drain deadline's shutdown error
+ *   arrives this way too.
+ * - A client that disconnects cancels the upstream call. No listener is left behind.
+ */
+export async function sendSse(
+  chunks: AsyncIterable<ChatCompletionChunk>,
+  target: SseTarget,
+  options: SseResponseOptions = {},
+): Promise<void> {
+  const response = 'raw' in target ? target.raw : target;
+  const iterator = chunks[Symbol.asyncIterator]();
+  const onClose = () => void iterator.return?.().catch(() => undefined);
+  response.once('close', onClose);
+  let heartbeat: NodeJS.Timeout | undefined;
+  let lastWrite = 0;
+  const commit = () => {
+    if (response.headersSent) return;
+    if ('raw' in target) target.hijack(); // Fastify: the handler takes over the raw response
+    response.writeHead(200, SSE_HEADERS);
+    response.flushHeaders();
+    lastWrite = Date.now();
+    if (options.heartbeatMs) {
+      heartbeat = setInterval(() => {
+        if (Date.now() - lastWrite >= options.heartbeatMs! && !response.writableNeedDrain) {
+          response.write(': keep-alive\n\n');
+          lastWrite = Date.now();
+        }
+      }, options.heartbeatMs);
+      heartbeat.unref();
+    }
+  };
+  const send = async (text: string) => {
+    lastWrite = Date.now();
+    await write(response, text);
+  };
+  try {
+    let next: IteratorResult<ChatCompletionChunk>;
+    const first = iterator.next();
+    if (options.commitAfterMs !== undefined) {
+      const early = setTimeout(commit, options.commitAfterMs);
+      try {
+        next = await first;
+      } catch (error) {
+        if (!response.headersSent) throw error; // nothing written: the filter answers
+        return await endWithError(response, error, options);
+      } finally {
+        clearTimeout(early);
+      }
+    } else {
+      next = await first; // throws before anything is written: the filter answers
+    }
+    commit();
+    try {
+      while (!next.done) {
+        await send(`data: ${JSON.stringify(next.value)}\n\n`);
+        next = await iterator.next();
+      }
+      await send('data: [DONE]\n\n');
+      response.end();
+    } catch (error) {
+      await endWithError(response, error, options);
+    }
+  } finally {
+    clearInterval(heartbeat);
+    response.off('close', onClose);
+  }
+}
+
+/**
+ * For `@Sse()` handlers: the chunks as Nest message events, then `[DONE]`; a failure becomes an
+ * error event in OpenAI's error shape and ends the stream without `[DONE]`, as `sendSse` does.
+ * Nest sends the headers when the handler returns, so with `@Sse()` even a failure before the
+ * first chunk is an event, not an HTTP status: use `sendSse` when that matters.
+ */
+export function toSseEvents(
+  chunks: Observable<ChatCompletionChunk>,
+  options: InferenceErrorOptions = {},
+): Observable<{ data: ChatCompletionChunk | OpenAiErrorBody | '[DONE]' }> {
+  return chunks.pipe(
+    map((data): { data: ChatCompletionChunk | OpenAiErrorBody | '[DONE]' } => ({ data })),
+    endWith({ data: '[DONE]' as const }),
+    catchError((error: unknown) => of({ data: sseErrorBody(error, options) })),
+  );
+}
+
+/** The error event that ends a stream after its first chunk, in OpenAI's error shape. */
+export function sseErrorBody(
+  error: unknown,
+  options: InferenceErrorOptions = {},
+  requestId = '',
+): OpenAiErrorBody {
+  if (error instanceof InferenceError) return openAiErrorBody(error, options);
+  return {
+    error: {
+      message: 'The stream failed after it started.',
+      type: 'server_error',
+      code: 'stream_failed',
+      param: null,
+      request_id: requestId,
+    },
+  };
+}
+
+async function endWithError(
+  response: ServerResponse,
+  error: unknown,
+  options: SseResponseOptions,
+): Promise<void> {
+  if (!response.destroyed) {
+    const requestId = response.getHeader('x-request-id');
+    const body = sseErrorBody(
+      error,
+      options.errors,
+      typeof requestId === 'string' ? requestId : '',
+    );
+    await write(response, `data: ${JSON.stringify(body)}\n\n`).catch(() => undefined);
+  }
+  response.end();
+}
+
+/** Writes, and waits for the socket to drain when it asks to; the waiters are removed after. */
+function write(response: ServerResponse, text: string): Promise<void> {
+  if (response.destroyed) return Promise.reject(new Error('The client disconnected.'));
+  if (response.write(text)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      if (response.destroyed) reject(new Error('The client disconnected.'));
+      else resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}

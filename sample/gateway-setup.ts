@@ -1,0 +1,65 @@
+import type { INestApplication } from '@nestjs/common';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** 25 MiB: a vision request with a few base64 images fits; JSON that large parses in ~50 ms. */
+export const DEFAULT_BODY_LIMIT_BYTES = 25 * 1024 * 1024;
+
+/**
+ * What the gateway sets on the app before it listens, on Express and Fastify alike:
+ * - one JSON body limit (`BODY_LIMIT_BYTES`, default 25 MiB), where Express would allow 100 KB
+ *   and Fastify 1 MB;
+ * - a header block over Node's limit answered 431 in OpenAI's error shape, where Node would
+ *   close with a bare status line.
+ */
+export function configureGateway(
+  app: INestApplication,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  const limit = bodyLimit(env.BODY_LIMIT_BYTES);
+  const adapter = app.getHttpAdapter().getType();
+  if (adapter === 'fastify') {
+    (app as unknown as FastifyApp).useBodyParser('application/json', { bodyLimit: limit });
+  } else {
+    (app as unknown as ExpressApp).useBodyParser('json', { limit });
+  }
+  const server = app.getHttpServer() as Server;
+  server.removeAllListeners('clientError');
+  server.on('clientError', answerClientError);
+}
+
+interface FastifyApp {
+  useBodyParser(type: string, options: { bodyLimit: number }): void;
+}
+interface ExpressApp {
+  useBodyParser(type: string, options: { limit: number }): void;
+}
+
+function bodyLimit(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_BODY_LIMIT_BYTES;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`BODY_LIMIT_BYTES must be a positive integer number of bytes, got '${raw}'.`);
+  }
+  return value;
+}
+
+/** Node's parser refused the request before any handler: answer in OpenAI's shape when we can. */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) return void socket.destroy();
+  const [status, reason, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'The request headers are too large.']
+      : [400, 'Bad Request', 'The request could not be parsed as HTTP.'];
+  const body = JSON.stringify({
+    error: {
+      message,
+      type: 'invalid_request_error',
+      code: status === 431 ? 'headers_too_large' : 'bad_request',
+      param: null,
+    },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,138 @@
+import type { INestApplication } from '@nestjs/common';
+import OpenAI, { APIError } from 'openai';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimulatedProvider } from '../../lib/testing/index.js';
+import { AppModule } from '../../sample/app.module.js';
+import { configureGateway } from '../../sample/gateway-setup.js';
+import { adapters, startHttpApp, type AdapterName } from '../support/http-app.js';
+
+const ENV = [
+  'INFERENCE_BASE_URL',
+  'INFERENCE_API_KEY',
+  'CANARY_BASE_URL',
+  'CANARY_API_KEY',
+  'ROLLOUT_AUTOSTART',
+];
+
+describe.each(Object.keys(adapters) as AdapterName[])(
+  'the sample as an OpenAI-compatible gateway on %s',
+  (adapter) => {
+    let legacy: SimulatedProvider;
+    let next: SimulatedProvider;
+    let app: INestApplication;
+    let url: string;
+    let client: OpenAI;
+
+    beforeAll(async () => {
+      legacy = await SimulatedProvider.start({ apiKey: 'sk-legacy', chunks: 3 });
+      next = await SimulatedProvider.start({ apiKey: 'sk-next', chunks: 3 });
+      Object.assign(process.env, {
+        INFERENCE_BASE_URL: legacy.baseUrl,
+        INFERENCE_API_KEY: 'sk-legacy',
+        CANARY_BASE_URL: next.baseUrl,
+        CANARY_API_KEY: 'sk-next',
+        ROLLOUT_AUTOSTART: 'false',
+      });
+      ({ app, url } = await startHttpApp(adapter, { imports: [AppModule] }, (created) =>
+        configureGateway(created, {}),
+      ));
+      client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    });
+    afterAll(async () => {
+      await app.close();
+      await Promise.all([legacy.close(), next.close()]);
+      for (const name of ENV) delete process.env[name];
+    });
+
+    const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+      request(`${url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+
+    async function openAiError(response: Awaited<ReturnType<typeof request>>) {
+      const json = (await response.body.json()) as {
+        error: { message: string; type: string; code: string | null; param: string | null };
+      };
+      expect(Object.keys(json)).toEqual(['error']);
+      expect(typeof json.error.message).toBe('string');
+      expect(json.error).toHaveProperty('param');
+      return { status: response.statusCode, ...json.error };
+    }
+
+    it('answers its own refusals in OpenAI’s error shape', async () => {
+      const badJson = await openAiError(await post('/v1/chat/completions', '{"messages": ['));
+      expect(badJson).toMatchObject({ status: 400, type: 'invalid_request_error' });
+      const route = await openAiError(await post('/v1/nowhere', '{}'));
+      expect(route).toMatchObject({
+        status: 404,
+        type: 'invalid_request_error',
+        code: 'not_found',
+      });
+      const media = await openAiError(
+        await post('/v1/chat/completions', 'hello', { 'content-type': 'text/plain' }),
+      );
+      expect([400, 415]).toContain(media.status);
+      expect(media.type).toBe('invalid_request_error');
+    });
+
+    it('answers a header block over Node’s limit with 431 in OpenAI’s shape', async () => {
+      const response = await post('/v1/chat/completions', '{}', { 'x-big': 'x'.repeat(20_000) });
+      expect(await openAiError(response)).toMatchObject({
+        status: 431,
+        code: 'headers_too_large',
+      });
+    });
+
+    it('takes a 5 MB vision request, and refuses one over the body limit with 413', async () => {
+      const image = `data:image/png;base64,${Buffer.alloc(5 * 1024 * 1024, 7).toString('base64')}`;
+      const completion = await client.chat.completions.create({
+        model: 'gpt-4.1',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is in this picture?' },
+              { type: 'image_url', image_url: { url: image } },
+            ],
+          },
+        ],
+      });
+      expect(completion.choices[0]!.message.content).toBe('tok0 tok1 tok2 ');
+      const huge = JSON.stringify({
+        messages: [{ role: 'user', content: 'x'.repeat(26 * 1024 * 1024) }],
+      });
+      const refused = await openAiError(await post('/v1/chat/completions', huge));
+      expect(refused).toMatchObject({ status: 413, code: 'request_too_large' });
+    });
+
+    it.each([
+      [{ messages: [null] }, 'messages[0]'],
+      [{ messages: [] }, 'messages'],
+      [{ messages: [{ role: 'user', content: 'hi' }], temperature: 'hot' }, 'temperature'],
+      [{ messages: [{ role: 'user', content: 'hi' }], stream: 'true' }, 'stream'],
+      [{ messages: [{ role: 'user', content: 'hi' }], model: 42 }, 'model'],
+      [{ messages: [{ role: 'user', content: 'hi' }], max_tokens: 0 }, 'max_tokens'],
+    ])('refuses %j naming %s, through the openai SDK', async (body, param) => {
+      const error = await client.chat.completions
+        .create(body as never)
+        .catch((thrown: unknown) => thrown);
+      expect(error).toBeInstanceOf(APIError);
+      expect((error as APIError).status).toBe(400);
+      expect((error as APIError).param).toBe(param);
+      expect((error as APIError).type).toBe('invalid_request_error');
+    });
+
+    it('passes unknown fields through untouched', async () => {
+      await client.chat.completions.create({
+        model: 'gpt-4.1',
+        messages: [{ role: 'user', content: 'hi' }],
+        // @ts-expect-error a provider-specific field the SDK does not know
+        top_k: 5,
+      });
+      expect(legacy.requests.at(-1)!.body).toMatchObject({ top_k: 5 });
+    });
+  },
+);
