@@ -45,10 +45,17 @@ export {
   InferenceTimeoutError,
   faultOf,
   httpStatusOf,
+  INFERENCE_ERROR_OPTIONS,
   openAiErrorBody,
   toHttpException,
 } from './errors/index.js';
-export type { Fault, FailurePhase, UpstreamErrorBody } from './errors/index.js';
+export type {
+  Fault,
+  FailurePhase,
+  InferenceErrorOptions,
+  OpenAiErrorBody,
+  UpstreamErrorBody,
+} from './errors/index.js';
 export { InferenceOptionsError } from './options/index.js';
 export type {
   CallTimeoutOptions,

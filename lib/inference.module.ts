@@ -8,6 +8,7 @@ import { CanaryRouter } from './canary/canary.router.js';
 import { InferenceRouter } from './canary/inference.router.js';
 import { ProviderRegistry } from './client/provider.registry.js';
 import { InferenceInterceptor } from './context/inference.interceptor.js';
+import { INFERENCE_ERROR_OPTIONS } from './errors/to-http-exception.js';
 import { INFERENCE_OPTIONS } from './inference.constants.js';
 import {
   ASYNC_OPTIONS_TYPE,
@@ -51,6 +52,11 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
       useFactory: resolveInferenceOptions,
       inject: [INFERENCE_MODULE_OPTIONS],
     },
+    {
+      provide: INFERENCE_ERROR_OPTIONS,
+      useFactory: (options: ResolvedInferenceOptions) => options.errors,
+      inject: [INFERENCE_OPTIONS],
+    },
     ProviderRegistry,
     InflightRegistry,
     ShutdownCoordinator,
@@ -88,6 +94,7 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
       ModelCatalog,
       InferenceTelemetry,
       INFERENCE_OPTIONS,
+      INFERENCE_ERROR_OPTIONS,
     ],
   };
 }

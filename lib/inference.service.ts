@@ -120,8 +120,14 @@ export class InferenceService {
     checkCallOptions(options, requestId, decision.provider);
     const client = this.providers.get(decision.provider, requestId);
     const resolved = this.#resolve(request, client, requestId);
+    // Read now: the stream may be iterated outside the request's context.
+    const requestSignal = currentRequestContext()?.signal;
     return new InferenceStream((signal) =>
-      this.#routedStream(decision, client, resolved, request, requestId, options, signal),
+      this.#routedStream(decision, client, resolved, request, requestId, options, [
+        options.signal,
+        signal,
+        requestSignal,
+      ]),
     );
   }
 
@@ -159,7 +165,8 @@ export class InferenceService {
       result = await client.embed(resolved, {
         ...options,
         requestId,
-        signals: [options.signal],
+        // The HTTP request's signal: a call nobody will read is aborted with its client.
+        signals: [options.signal, currentRequestContext()?.signal],
         track: this.inflight.trackCall(requestId, client.name, resolved.model),
         onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
       });
@@ -202,7 +209,8 @@ export class InferenceService {
         ...options,
         requestId,
         deadline,
-        signals: [options.signal],
+        // The HTTP request's signal: a call nobody will read is aborted with its client.
+        signals: [options.signal, currentRequestContext()?.signal],
         track: this.inflight.trackCall(requestId, client.name, resolved.model),
         onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
       });
@@ -236,7 +244,7 @@ export class InferenceService {
     request: ChatCompletionRequest,
     requestId: string,
     options: StreamCallOptions,
-    signal: AbortSignal,
+    signals: readonly (AbortSignal | undefined)[],
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const budget = this.#budget(decision, requestId, options);
     let fellBack = false;
@@ -247,7 +255,7 @@ export class InferenceService {
         resolved,
         requestId,
         options,
-        signal,
+        signals,
         budget.deadline,
         () => {
           // Told instead of the caller's onEnd; the caller's waits for the fallback's end.
@@ -270,7 +278,7 @@ export class InferenceService {
         ...options,
         onEnd: (summary) => options.onEnd?.({ ...summary, fallbackFrom: client.name }),
       },
-      signal,
+      signals,
       budget.deadline,
     );
   }
@@ -286,7 +294,7 @@ export class InferenceService {
     resolved: ResolvedChatRequest,
     requestId: string,
     options: StreamCallOptions,
-    signal: AbortSignal,
+    signals: readonly (AbortSignal | undefined)[],
     deadline: number,
     fallsBack?: () => boolean,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
@@ -295,7 +303,7 @@ export class InferenceService {
       ...options,
       requestId,
       deadline,
-      signals: [options.signal, signal],
+      signals,
       track: this.inflight.trackCall(requestId, client.name, resolved.model),
       onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
       onEnd: (summary) => {
@@ -456,6 +464,12 @@ function canFallBack(decision: RouteDecision, error: unknown): boolean {
 
 const CALL_TIMEOUTS: ReadonlySet<string> = new Set(CALL_TIMEOUT_FIELDS);
 
+/** Makes the caller's-mistake errors of one call: raised before anything is sent. */
+function requestError(provider: string, requestId: string) {
+  return (reason: string) =>
+    new InferenceRequestError(reason, { provider, requestId, phase: 'request', retryable: false });
+}
+
 /** An embeddings request as sent to `client`: validated, its (logical) model mapped. */
 function resolveEmbeddingRequest(
   request: EmbeddingRequest,
@@ -463,13 +477,7 @@ function resolveEmbeddingRequest(
   requestId: string,
   catalog: ModelCatalog,
 ): ResolvedEmbeddingRequest {
-  const invalid = (reason: string) =>
-    new InferenceRequestError(reason, {
-      provider: client.name,
-      requestId,
-      phase: 'request',
-      retryable: false,
-    });
+  const invalid = requestError(client.name, requestId);
   if (typeof request !== 'object' || request === null) {
     throw invalid('The request must be an object with an input.');
   }
@@ -502,13 +510,7 @@ function resolveRequest(
   catalog: ModelCatalog,
   selection: ModelSelection | undefined,
 ): ResolvedChatRequest {
-  const invalid = (reason: string) =>
-    new InferenceRequestError(reason, {
-      provider: client.name,
-      requestId,
-      phase: 'request',
-      retryable: false,
-    });
+  const invalid = requestError(client.name, requestId);
   if (typeof request !== 'object' || request === null) {
     throw invalid('The request must be an object with a messages array.');
   }
@@ -554,8 +556,7 @@ function resolveRequest(
  * caller's (`InferenceRequestError`), never a provider fault.
  */
 function checkCallOptions(options: ChatCallOptions, requestId: string, provider: string): void {
-  const invalid = (reason: string) =>
-    new InferenceRequestError(reason, { provider, requestId, phase: 'request', retryable: false });
+  const invalid = requestError(provider, requestId);
   if (options.requestId !== undefined) {
     if (
       typeof options.requestId !== 'string' ||

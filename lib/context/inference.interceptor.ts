@@ -19,8 +19,11 @@ type AdapterResponse = ServerResponse | { raw: ServerResponse };
 /**
  * Opens the request context of each HTTP request a route handles, and ties it to the request's
  * entry in the in-flight registry: calls made while handling it reuse its `x-request-id` and the
- * route's `@InferenceModel(...)`, are listed under it, and are allowed while the app drains. The request stays in flight until its
- * response is written (for a stream, until the stream ends or the client disconnects).
+ * route's `@InferenceModel(...)`, are listed under it, and are allowed while the app drains. The
+ * request stays in flight until its response is written (for a stream, until the stream ends or
+ * the client disconnects). The response carries the request id as `x-request-id`, and the
+ * context's `signal` aborts, with every call made for the request, if the client disconnects
+ * before its response is complete.
  *
  * Registered for every route by `InferenceModule` (option `globalInterceptor`, on by default);
  * otherwise apply it with `@UseInterceptors(InferenceInterceptor)` on a controller. Global
@@ -38,18 +41,22 @@ export class InferenceInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const request = http.getRequest<AdapterMessage>();
     const message = rawOf(request);
+    const response = rawOf(http.getResponse<AdapterResponse>());
+    const inflight =
+      this.registry.requestOf(message) ?? this.registry.trackRequest(message, response);
     const requestContext = this.createContext(message.headers);
     requestContext.model ??= this.reflector.getAllAndOverride(InferenceModel, [
       context.getHandler(),
       context.getClass(),
     ]);
-    const inflight =
-      this.registry.requestOf(message) ??
-      this.registry.trackRequest(message, rawOf(http.getResponse<AdapterResponse>()));
-    inflight.id = requestContext.requestId;
+    if (inflight.id !== requestContext.requestId) {
+      inflight.id = requestContext.requestId;
+      if (!response.headersSent) response.setHeader('x-request-id', requestContext.requestId);
+    }
     inflight.route = `${message.method ?? 'GET'} ${routeOf(request, message)}`;
     inflight.handled = true;
     requestContext.inflight = inflight;
+    requestContext.signal ??= inflight.signal;
     // The handler runs when the inner observable is subscribed: subscribe inside the context.
     return new Observable((subscriber) =>
       runWithRequestContext(requestContext, () => next.handle().subscribe(subscriber)),

@@ -13,6 +13,12 @@ export interface InferenceRequestContext {
   model?: ModelSelection;
   /** The request's entry in the in-flight registry: calls made under it belong to it. */
   inflight?: InflightRequest;
+  /**
+   * Aborted when the HTTP client disconnects before its response is complete (never once the
+   * response was written). Every `InferenceService` call made for the request listens to it; pass
+   * it to the application's own work too (`fetch`, database drivers, timers).
+   */
+  signal?: AbortSignal;
 }
 
 const storage = new AsyncLocalStorage<InferenceRequestContext>();

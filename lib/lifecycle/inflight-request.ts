@@ -58,6 +58,8 @@ export class InflightRequest {
   abandoned = false;
   readonly calls = new Set<InflightCall>();
   #id: string | undefined;
+  #abort: AbortController | undefined;
+  #clientGone = false;
 
   constructor(
     /** The incoming `x-request-id` header, read only if no interceptor names the request. */
@@ -76,6 +78,25 @@ export class InflightRequest {
     this.#id = id;
   }
 
+  /**
+   * Aborted when the client goes away before its response is complete; never when the response
+   * was written. Created on first use, so a request that makes no call pays nothing for it.
+   */
+  get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.#clientGone) this.#abort.abort(clientGoneReason());
+    }
+    return this.#abort.signal;
+  }
+
+  /** The response closed before it was complete: the client is gone. Aborts `signal`. */
+  clientGone(): void {
+    if (this.#clientGone) return;
+    this.#clientGone = true;
+    this.#abort?.abort(clientGoneReason());
+  }
+
   get state(): InflightState {
     let awaiting = false;
     for (const call of this.calls) {
@@ -86,4 +107,11 @@ export class InflightRequest {
     if (this.response.headersSent) return 'writing';
     return this.handled ? 'handling' : 'received';
   }
+}
+
+function clientGoneReason(): Error {
+  return new DOMException(
+    'The HTTP client closed the connection before its response was complete.',
+    'AbortError',
+  );
 }

@@ -69,7 +69,11 @@ export class InflightRegistry {
     return this.#watch.p99;
   }
 
-  /** Starts tracking a request; it ends when its response closes (written, or client gone). */
+  /**
+   * Starts tracking a request; it ends when its response closes (written, or client gone). The
+   * response gets the request's `x-request-id` at once, and the request's `signal` aborts if the
+   * response closes before it is complete.
+   */
   trackRequest(message: IncomingMessage, response: ServerResponse): InflightRequest {
     const existing = this.#byMessage.get(message);
     if (existing) return existing;
@@ -81,7 +85,13 @@ export class InflightRegistry {
     );
     this.#requests.add(request);
     this.#byMessage.set(message, request);
-    response.once('close', () => this.#endRequest(request));
+    // Every response names its request, errors and 404s included; the interceptor may rename it.
+    if (!response.headersSent) response.setHeader('x-request-id', request.id);
+    response.once('close', () => {
+      // Closed before the response was complete: the client is gone, and so is the call's reader.
+      if (!response.writableFinished) request.clientGone();
+      this.#endRequest(request);
+    });
     return request;
   }
 

@@ -2,6 +2,7 @@ import type { Clock } from '../client/clock.js';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RolloutStore } from '../canary/rollout.store.js';
+import type { InferenceErrorOptions } from '../errors/to-http-exception.js';
 import type { CALL_TIMEOUT_FIELDS } from './option.defaults.js';
 
 /**
@@ -115,6 +116,11 @@ export interface InferenceModuleOptions {
    * telemetry off.
    */
   telemetry?: false | { meterProvider?: MeterProvider; tracerProvider?: TracerProvider };
+  /**
+   * How failures are shown to the app's HTTP clients by `InferenceExceptionFilter`:
+   * `{ exposeProviderNames: true }` names the provider in messages (default false).
+   */
+  errors?: InferenceErrorOptions;
   /** Time source, for tests. Defaults to the system clock. */
   clock?: Clock;
   /** Random source in [0, 1), for retry jitter; for tests. Defaults to `Math.random`. */

@@ -46,6 +46,7 @@ const TOP_KEYS = [
   'shutdown',
   'canary',
   'telemetry',
+  'errors',
   'clock',
   'random',
 ] as const;
@@ -99,6 +100,7 @@ export function resolveInferenceOptions(input: unknown): ResolvedInferenceOption
   if (canary) checkModelsCoverRollout(models, [canary.stable, canary.canary], problems);
   const clock = resolveClock(input.clock, problems);
   const telemetry = resolveTelemetry(input.telemetry, problems);
+  const errors = resolveErrors(input.errors, problems);
   if (input.random !== undefined && typeof input.random !== 'function') {
     problems.push(M.notAFunction('random'));
   }
@@ -111,6 +113,7 @@ export function resolveInferenceOptions(input: unknown): ResolvedInferenceOption
     shutdown: shutdown!,
     canary,
     telemetry,
+    errors,
     clock,
     random: (input.random as (() => number) | undefined) ?? Math.random,
   };
@@ -371,6 +374,20 @@ function resolveTelemetry(
     problems.push(M.notAProvider('telemetry.tracerProvider', 'getTracer'));
   }
   return { enabled: true, ...(value as Omit<ResolvedInferenceOptions['telemetry'], 'enabled'>) };
+}
+
+function resolveErrors(value: unknown, problems: Problems): ResolvedInferenceOptions['errors'] {
+  if (value === undefined) return { exposeProviderNames: false };
+  if (!isDict(value)) {
+    problems.push(M.notAnObject('errors'));
+    return { exposeProviderNames: false };
+  }
+  checkKeys(value, 'errors', ['exposeProviderNames'], problems);
+  const { exposeProviderNames = false } = value;
+  if (typeof exposeProviderNames !== 'boolean') {
+    problems.push(M.notOneOf('errors.exposeProviderNames', exposeProviderNames, ['true', 'false']));
+  }
+  return { exposeProviderNames: exposeProviderNames === true };
 }
 
 function resolveClock(value: unknown, problems: Problems): Clock {

@@ -11,6 +11,7 @@ import type {
   ShutdownOptions,
   TimeoutOptions,
 } from './inference-options.interface.js';
+import type { InferenceErrorOptions } from '../errors/to-http-exception.js';
 import type { Secret } from './secret.js';
 
 /** One provider's options after validation, with every default filled in. */
@@ -43,6 +44,7 @@ export interface ResolvedInferenceOptions {
   shutdown: Readonly<ShutdownOptions>;
   canary?: ResolvedCanaryOptions;
   telemetry: { enabled: boolean; meterProvider?: MeterProvider; tracerProvider?: TracerProvider };
+  errors: Readonly<Required<InferenceErrorOptions>>;
   clock: Clock;
   random: () => number;
 }

@@ -14,6 +14,12 @@ export type SimulatedFault =
       /** Sent as `x-should-retry`. */
       shouldRetry?: boolean;
       message?: string;
+      /** The body's `error.type` (default `server_error` for 5xx, `rate_limit_error` for 429, else `invalid_request_error`). */
+      errorType?: string;
+      /** The body's `error.code` (default `simulated`). */
+      code?: string | null;
+      /** The body's `error.param` (default null). */
+      param?: string | null;
     }
   /** Destroy the connection before any response byte. */
   | { type: 'reset-before-headers' }

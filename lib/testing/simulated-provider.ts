@@ -323,7 +323,9 @@ export class SimulatedProvider {
         response,
         fault.status,
         fault.message ?? `Simulated ${fault.status}.`,
-        'simulated',
+        fault.code === undefined ? 'simulated' : fault.code,
+        fault.errorType,
+        fault.param,
       );
     }
 
@@ -526,15 +528,19 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
   sendRaw(response, status, 'application/json', JSON.stringify(value));
 }
 
-function sendError(response: ServerResponse, status: number, message: string, code: string): void {
-  sendJson(response, status, {
-    error: {
-      message,
-      type: status >= 500 ? 'server_error' : 'invalid_request_error',
-      code,
-      param: null,
-    },
-  });
+function sendError(
+  response: ServerResponse,
+  status: number,
+  message: string,
+  code: string | null,
+  type = status >= 500
+    ? 'server_error'
+    : status === 429
+      ? 'rate_limit_error'
+      : 'invalid_request_error',
+  param: string | null = null,
+): void {
+  sendJson(response, status, { error: { message, type, code, param } });
 }
 
 async function trickle(

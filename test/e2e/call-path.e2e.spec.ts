@@ -14,12 +14,17 @@ import {
   InferenceTimeoutError,
   StreamConsumedError,
   type ChatCompletionChunk,
-  type InferenceError,
   type ProviderOptions,
   type StreamSummary,
 } from '../../lib/index.js';
 import { ProviderRegistry } from '../../lib/client/provider.registry.js';
-import { CapturingLogger, collect, hello, TEST_API_KEY } from '../support/inference-harness.js';
+import {
+  CapturingLogger,
+  collect,
+  failure,
+  hello,
+  TEST_API_KEY,
+} from '../support/inference-harness.js';
 import { startRolloutApp } from '../support/rollout-app.js';
 import {
   chunkEvent,
@@ -67,15 +72,6 @@ async function startApp(upstream: ScriptedUpstream, provider: Partial<ProviderOp
 const textOf = (chunks: ChatCompletionChunk[]) =>
   chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function failure(promise: Promise<unknown>): Promise<InferenceError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as InferenceError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('the call path against upstreams that behave like real ones', () => {
   let upstream: ScriptedUpstream;

@@ -8,25 +8,15 @@ import {
   InferenceRequestError,
   InferenceService,
   InferenceTimeoutError,
-  type InferenceError,
 } from '../../lib/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { AppModule } from '../../sample/app.module.js';
 import { adapters, startHttpApp, type AdapterName } from '../support/http-app.js';
-import { startHarness, TEST_API_KEY, type Harness } from '../support/inference-harness.js';
+import { failure, startHarness, TEST_API_KEY, type Harness } from '../support/inference-harness.js';
 import { InMemoryOtel } from '../support/otel-sdk.js';
 import { startRolloutApp } from '../support/rollout-app.js';
 
 const request = { model: 'embed-small', input: ['a red bicycle', 'a blue kite', 'a red bicycle'] };
-
-async function failure(promise: Promise<unknown>): Promise<InferenceError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as InferenceError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('embeddings through InferenceService', () => {
   let h: Harness;

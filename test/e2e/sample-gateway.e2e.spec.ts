@@ -95,9 +95,69 @@ describe.each(Object.keys(adapters) as AdapterName[])(
       expect(error).toBeInstanceOf(RateLimitError);
       expect((error as APIError).headers?.get('retry-after')).toBe('30');
       expect((error as APIError).error).toMatchObject({
-        code: 'upstream_rate_limited',
-        type: 'rate_limit_error',
+        code: 'simulated', // the provider's own code
+        type: 'rate_limit_error', // and type, as it sent them
       });
+    });
+
+    it('ends a stream that fails mid-way with an error event in the filter’s body', async () => {
+      legacy.failNext({ type: 'error-frame', afterChunks: 2, message: 'model overloaded' });
+      const stream = await client.chat.completions.create({
+        model: 'gpt-4.1',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+      });
+      let text = '';
+      const error = await (async () => {
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      })().catch((e: unknown) => e);
+      expect(text).toBe('tok0 tok1 ');
+      expect(error).toBeInstanceOf(APIError);
+      const body = (error as APIError).error as Record<string, unknown>;
+      expect(body).toMatchObject({
+        type: 'server_error',
+        code: 'upstream_stream_error',
+        param: null,
+      });
+      expect(body.message).toMatch(/model overloaded/);
+      expect(JSON.stringify(body)).not.toMatch(/legacy/);
+    });
+
+    it('makes no more upstream attempts than the gateway’s own when the SDK retries too', async () => {
+      legacy.failNext({ type: 'status', status: 500, message: 'The server had an error.' }, 20);
+      const retrying = new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: 'x', maxRetries: 2 });
+      const error = await retrying.chat.completions
+        .create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] })
+        .catch((e: unknown) => e);
+      expect((error as APIError).status).toBe(502);
+      expect((error as APIError).headers?.get('x-should-retry')).toBe('false');
+      expect(legacy.attempts).toBe(3); // the sample's providers: retry.maxRetries 2
+    });
+
+    it('gives the SDK a request_id on answers, streams and errors', async () => {
+      const unary = await client.chat.completions
+        .create(
+          { model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] },
+          { headers: { 'x-request-id': 'sample-1' } },
+        )
+        .withResponse();
+      expect(unary.request_id).toBe('sample-1');
+      const streamed = await client.chat.completions
+        .create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }], stream: true })
+        .withResponse();
+      for await (const _chunk of streamed.data) {
+        // read to the end
+      }
+      expect(streamed.request_id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(legacy.requests.at(-1)!.headers['x-request-id']).toBe(streamed.request_id);
+      legacy.failNext({ type: 'status', status: 400, message: 'bad' });
+      const error = await client.chat.completions
+        .create(
+          { model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] },
+          { headers: { 'x-request-id': 'sample-err' } },
+        )
+        .catch((e: unknown) => e);
+      expect((error as APIError).requestID).toBe('sample-err');
     });
 
     it('fails a stream before its first chunk with a real HTTP status', async () => {

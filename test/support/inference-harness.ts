@@ -4,6 +4,7 @@ import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { inspect } from 'node:util';
 import {
   InferenceModule,
+  type InferenceError,
   InferenceService,
   type InferenceModuleOptions,
   type ProviderOptions,
@@ -94,4 +95,14 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);
   return items;
+}
+
+/** The error a call fails with; fails the test if the call succeeds. */
+export async function failure(promise: Promise<unknown>): Promise<InferenceError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as InferenceError;
+  }
+  throw new Error('expected the call to fail');
 }
