@@ -12,6 +12,7 @@ import type {
 } from './client/chat.types.js';
 import { InferenceStream } from './client/inference.stream.js';
 import type {
+  ProviderCallOptions,
   ProviderClient,
   ResolvedChatRequest,
   ResolvedEmbeddingRequest,
@@ -19,8 +20,9 @@ import type {
 import type { EmbeddingRequest, EmbeddingResult } from './client/embedding.types.js';
 import { ProviderRegistry } from './client/provider.registry.js';
 import { InflightRegistry } from './lifecycle/inflight.registry.js';
+import type { InflightRequest } from './lifecycle/inflight-request.js';
 import { currentRequestContext } from './context/request-context.js';
-import { requestIdFrom } from './context/request-id.js';
+import { requestIdFrom } from './lifecycle/request-id.js';
 import {
   faultOf,
   InferenceAbortedError,
@@ -121,13 +123,12 @@ export class InferenceService {
     const client = this.providers.get(decision.provider, requestId);
     const resolved = this.#resolve(request, client, requestId);
     // Read now: the stream may be iterated outside the request's context.
-    const requestSignal = currentRequestContext()?.signal;
+    const context = currentRequestContext();
     return new InferenceStream((signal) =>
-      this.#routedStream(decision, client, resolved, request, requestId, options, [
-        options.signal,
-        signal,
-        requestSignal,
-      ]),
+      this.#routedStream(decision, client, resolved, request, requestId, options, {
+        signals: [options.signal, signal, context?.signal],
+        request: context?.inflight,
+      }),
     );
   }
 
@@ -165,9 +166,7 @@ export class InferenceService {
       result = await client.embed(resolved, {
         ...options,
         requestId,
-        // The HTTP request's signal: a call nobody will read is aborted with its client.
-        signals: [options.signal, currentRequestContext()?.signal],
-        track: this.inflight.trackCall(requestId, client.name, resolved.model),
+        ...this.#origin(requestId, client, resolved.model, [options.signal]),
         onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
       });
     } catch (error) {
@@ -209,9 +208,7 @@ export class InferenceService {
         ...options,
         requestId,
         deadline,
-        // The HTTP request's signal: a call nobody will read is aborted with its client.
-        signals: [options.signal, currentRequestContext()?.signal],
-        track: this.inflight.trackCall(requestId, client.name, resolved.model),
+        ...this.#origin(requestId, client, resolved.model, [options.signal]),
         onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
       });
     } catch (error) {
@@ -244,7 +241,7 @@ export class InferenceService {
     request: ChatCompletionRequest,
     requestId: string,
     options: StreamCallOptions,
-    signals: readonly (AbortSignal | undefined)[],
+    origin: CallOrigin,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const budget = this.#budget(decision, requestId, options);
     let fellBack = false;
@@ -255,7 +252,7 @@ export class InferenceService {
         resolved,
         requestId,
         options,
-        signals,
+        origin,
         budget.deadline,
         () => {
           // Told instead of the caller's onEnd; the caller's waits for the fallback's end.
@@ -278,7 +275,7 @@ export class InferenceService {
         ...options,
         onEnd: (summary) => options.onEnd?.({ ...summary, fallbackFrom: client.name }),
       },
-      signals,
+      origin,
       budget.deadline,
     );
   }
@@ -294,7 +291,7 @@ export class InferenceService {
     resolved: ResolvedChatRequest,
     requestId: string,
     options: StreamCallOptions,
-    signals: readonly (AbortSignal | undefined)[],
+    origin: CallOrigin,
     deadline: number,
     fallsBack?: () => boolean,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
@@ -303,8 +300,8 @@ export class InferenceService {
       ...options,
       requestId,
       deadline,
-      signals,
-      track: this.inflight.trackCall(requestId, client.name, resolved.model),
+      signals: origin.signals,
+      track: this.inflight.trackCall(requestId, client.name, resolved.model, origin.request),
       onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
       onEnd: (summary) => {
         if (decision.side) summary.side = decision.side;
@@ -341,6 +338,24 @@ export class InferenceService {
         if (!continues) options.onEnd?.(summary);
       },
     });
+  }
+
+  /**
+   * What ties a unary call to the HTTP request being handled, read when the call starts: its
+   * signal (a call nobody will read is aborted with its client) and its in-flight entry (the call
+   * belongs to it, so it may run while the app drains).
+   */
+  #origin(
+    requestId: string,
+    client: ProviderClient,
+    model: string,
+    signals: (AbortSignal | undefined)[],
+  ): Pick<ProviderCallOptions, 'signals' | 'track'> {
+    const context = currentRequestContext();
+    return {
+      signals: [...signals, context?.signal],
+      track: this.inflight.trackCall(requestId, client.name, model, context?.inflight),
+    };
   }
 
   /** Where every call's end is recorded, unary or streamed: for the router and in telemetry. */
@@ -409,6 +424,12 @@ export class InferenceService {
   #requestId(options: ChatCallOptions): string {
     return options.requestId ?? currentRequestContext()?.requestId ?? requestIdFrom(undefined);
   }
+}
+
+/** A stream's ties to the HTTP request it was made for, read when `stream()` was called. */
+interface CallOrigin {
+  signals: readonly (AbortSignal | undefined)[];
+  request: InflightRequest | undefined;
 }
 
 /** A call's total budget and the deadline it sets, shared by its fallback. */

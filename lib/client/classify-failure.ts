@@ -19,6 +19,7 @@ import type { AttemptTimeout } from './attempt-scope.js';
 import type { CallScope } from './call-scope.js';
 import { retryAfterMs, shouldRetryHeader } from './retry-after.js';
 import { SseOverflowError } from './sse.decoder.js';
+import { truncate, upstreamErrorIn } from './upstream-error.js';
 import { UpstreamFault } from './upstream-fault.js';
 
 /** Statuses worth another attempt: timeouts, conflicts, rate limits and server faults. */
@@ -45,7 +46,6 @@ const CONNECT_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
 ]);
-const MAX_QUOTED = 300;
 
 export interface FailureContext {
   provider: string;
@@ -106,14 +106,16 @@ export function classifyFailure(error: unknown, ctx: FailureContext): InferenceE
         : error.kind === 'incomplete'
           ? InferenceIncompleteStreamError
           : InferenceProtocolError; // protocol, too-large
-    return new Type(`${capitalize(where)}: ${redact(error.message, ctx)}.`, {
+    const upstream = error.upstream && redactFields(error.upstream, ctx);
+    return new Type(`${capitalize(where)}: ${sentence(redact(error.message, ctx))}`, {
       ...base,
       phase: 'body',
       retryable: error.retryable,
+      upstream,
     });
   }
   if (error instanceof SseOverflowError) {
-    return new InferenceProtocolError(`${capitalize(where)}: ${error.message}.`, {
+    return new InferenceProtocolError(`${capitalize(where)}: ${sentence(error.message)}`, {
       ...base,
       phase: 'body',
       retryable: false,
@@ -156,7 +158,7 @@ export function statusFailure(
   const verdict = shouldRetryHeader(headers);
   const retryable = verdict ?? RETRYABLE_STATUSES.has(status);
   // Redact before truncating, so no part of a key survives a cut.
-  const upstream = upstreamError(redact(body, ctx));
+  const upstream = upstreamErrorIn(redact(body, ctx));
   const detail = upstream?.message ?? quote(body, ctx);
   const message = `Provider "${ctx.provider}" answered ${status}${detail ? `: ${detail}` : '.'}`;
   const Type = status === 429 ? InferenceRateLimitError : InferenceHttpError;
@@ -189,35 +191,6 @@ function timeout(
   );
 }
 
-/**
- * The fields of an error body, as providers send them: OpenAI's `{"error":{message,type,code,
- * param}}`, and the looser `{"error":"..."}` or `{"message":"..."}`. Undefined when the body is
- * not JSON or names none of them. `body` is redacted already.
- */
-function upstreamError(body: string): UpstreamErrorBody | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { error, message } = parsed as { error?: unknown; message?: unknown };
-  const fields: Record<string, unknown> =
-    typeof error === 'object' && error !== null
-      ? (error as Record<string, unknown>)
-      : { message: error ?? message };
-  const result: UpstreamErrorBody = {};
-  for (const name of ['message', 'type', 'code', 'param'] as const) {
-    const value = fields[name];
-    // Some providers send numeric codes; they reach the caller as text.
-    if (typeof value === 'string' || typeof value === 'number') {
-      result[name] = name === 'message' ? truncate(String(value)) : String(value).slice(0, 200);
-    }
-  }
-  return Object.keys(result).length > 0 ? result : undefined;
-}
-
 /** The start of a body that is not an OpenAI-style error, redacted. */
 function quote(body: string, ctx: FailureContext): string {
   return truncate(redact(body.trim(), ctx));
@@ -227,8 +200,16 @@ function redact(text: string, ctx: FailureContext): string {
   return redactSecrets(text, ctx.secrets);
 }
 
-function truncate(text: string): string {
-  return text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text;
+/** The provider's fields with every secret removed from their text. */
+function redactFields(fields: UpstreamErrorBody, ctx: FailureContext): UpstreamErrorBody {
+  return Object.fromEntries(
+    Object.entries(fields).map(([name, value]) => [name, redact(String(value), ctx)]),
+  ) as UpstreamErrorBody;
+}
+
+/** The text as a sentence: a full stop added unless it already ends with one. */
+function sentence(text: string): string {
+  return /[.!?…]$/.test(text) ? text : `${text}.`;
 }
 
 function capitalize(text: string): string {

@@ -2,6 +2,7 @@ import type { EventSourceMessage } from 'eventsource-parser';
 import type { ChatCompletionChunk } from './chat.types.js';
 import { DISCARD_BOUNDS, type BodyWatch } from './response-body.js';
 import { SseDecoder } from './sse.decoder.js';
+import { upstreamErrorOf } from './upstream-error.js';
 import { UpstreamFault } from './upstream-fault.js';
 
 const NO_WATCH: BodyWatch = { waiting: () => undefined, received: () => undefined };
@@ -116,13 +117,13 @@ export class SseChunkReader {
     const record = parsed as Record<string, unknown>;
     // Some providers send `"error": null` on every chunk: only an error that is there is one.
     if ((record.error !== undefined && record.error !== null) || event.event === 'error') {
-      const error = (record.error ?? record) as Record<string, unknown>;
-      const message = typeof error.message === 'string' ? error.message : 'no message';
-      const kind = `${String(error.type ?? '')} ${String(error.code ?? '')}`;
+      const upstream = upstreamErrorOf(record.error === undefined ? { error: record } : record);
+      const kind = `${upstream?.type ?? ''} ${upstream?.code ?? ''}`;
       throw new UpstreamFault(
         'error-frame',
-        `the stream carried an error: ${message}`,
+        `the stream carried an error: ${upstream?.message ?? 'no message'}`,
         TRANSIENT_FRAME.test(kind),
+        upstream,
       );
     }
     if (!Array.isArray(record.choices)) {

@@ -1,4 +1,4 @@
 export { InferenceInterceptor } from './inference.interceptor.js';
 export { currentRequestContext, runWithRequestContext } from './request-context.js';
 export type { InferenceRequestContext } from './request-context.js';
-export { requestIdFrom } from './request-id.js';
+export { requestIdFrom } from '../lifecycle/request-id.js';

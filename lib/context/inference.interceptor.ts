@@ -10,7 +10,7 @@ import { Observable } from 'rxjs';
 import { InferenceModel } from '../model/inference-model.decorator.js';
 import { InflightRegistry } from '../lifecycle/inflight.registry.js';
 import { runWithRequestContext, type InferenceRequestContext } from './request-context.js';
-import { requestIdFrom } from './request-id.js';
+import { requestIdFrom } from '../lifecycle/request-id.js';
 
 /** Express hands out Node's own objects; Fastify wraps them (`raw`). */
 type AdapterMessage = IncomingMessage | { raw: IncomingMessage };

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { CallTracking } from '../client/call-tracking.js';
-import { requestIdFrom } from '../context/request-id.js';
+import { requestIdFrom } from './request-id.js';
 
 /**
  * Where an in-flight request is: `received` (not yet at its route handler: body parsing,

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TrackCall } from '../client/call-tracking.js';
-import { currentRequestContext } from '../context/request-context.js';
 import { InferenceShutdownError } from '../errors/index.js';
 import { INFERENCE_LOGGER_CONTEXT, INFERENCE_OPTIONS } from '../inference.constants.js';
 import type { ResolvedInferenceOptions } from '../options/index.js';
@@ -103,10 +102,14 @@ export class InflightRegistry {
    * The tracking of one upstream call, for the provider client. A call made while handling an
    * in-flight request belongs to it and is allowed while draining; any other call is refused then.
    */
-  trackCall(requestId: string, provider: string, model: string): TrackCall {
+  trackCall(
+    requestId: string,
+    provider: string,
+    model: string,
+    request: InflightRequest | undefined,
+  ): TrackCall {
     return (stop) => {
-      const inflight = currentRequestContext()?.inflight;
-      const parent = inflight && this.#requests.has(inflight) ? inflight : undefined;
+      const parent = request && this.#requests.has(request) ? request : undefined;
       if (!parent && !this.#accepting) {
         this.figures.rejected++;
         throw new InferenceShutdownError(

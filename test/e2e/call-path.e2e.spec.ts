@@ -11,6 +11,7 @@ import {
   InferenceProtocolError,
   InferenceRequestError,
   InferenceService,
+  InferenceStreamError,
   InferenceTimeoutError,
   StreamConsumedError,
   type ChatCompletionChunk,
@@ -237,6 +238,34 @@ describe('the call path against upstreams that behave like real ones', () => {
     });
   });
 
+  it('keeps a stream error frame’s fields, redacted, in one sentence', async () => {
+    upstream.handler = (_request, response) => {
+      startSse(response);
+      response.write(chunkEvent('partial '));
+      response.end(
+        `data: ${JSON.stringify({ error: { message: `Overloaded (key ${TEST_API_KEY}).`, type: 'server_error', code: 'overloaded', param: null } })}\n\n`,
+      );
+    };
+    const error = await failure(collect(s.service.stream(hello)));
+    expect(error).toBeInstanceOf(InferenceStreamError);
+    expect(error.upstream).toEqual({
+      message: 'Overloaded (key [redacted]).',
+      type: 'server_error',
+      code: 'overloaded',
+    });
+    expect(error.message).toMatch(/carried an error: Overloaded \(key \[redacted\]\)\.$/);
+  });
+
+  it('reads a loose error body: the name as code, the message as message', async () => {
+    upstream.handler = (_request, response) =>
+      sendJson(response, 500, { error: 'TypeError', message: 'Cannot read properties of null' });
+    const error = await failure(s.service.chat(hello, { maxRetries: 0 }));
+    expect(error.upstream).toEqual({
+      message: 'Cannot read properties of null',
+      code: 'TypeError',
+    });
+  });
+
   it.each([
     ['a header value with a line break', { headers: { 'x-trace': 'a\r\nb' } }],
     ['a header name that is not a token', { headers: { 'bad header': 'x' } }],
@@ -244,11 +273,12 @@ describe('the call path against upstreams that behave like real ones', () => {
     ['a request id with a line break', { requestId: 'id\nx-evil: 1' }],
   ])('refuses %s as the caller’s mistake, before anything is sent', async (_name, options) => {
     const client = s.registry.get('up', 'check');
+    const failuresBefore = client.health.consecutiveFailures;
     const error = await failure(s.service.chat(hello, options));
     expect(error).toBeInstanceOf(InferenceRequestError);
     expect(error.phase).toBe('request');
     expect(upstream.seen).toHaveLength(0);
-    expect(client.health.consecutiveFailures).toBe(0);
+    expect(client.health.consecutiveFailures).toBe(failuresBefore);
     // A stream reports bad input at once, when stream() is called.
     expect(() => s.service.stream(hello, options)).toThrow(InferenceRequestError);
   });

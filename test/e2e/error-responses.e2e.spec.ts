@@ -200,7 +200,8 @@ const CASES: Record<string, Case> = {
     fault: { type: 'stall-before-headers' },
     status: 504,
     error: { type: 'server_error', code: 'upstream_timeout', param: null },
-    attempts: MAX_RETRIES + 1,
+    // A sent attempt that timed out is not retried (the provider may be generating it).
+    attempts: 1,
     headers: { 'x-should-retry': 'false' },
   },
 };

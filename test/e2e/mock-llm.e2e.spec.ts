@@ -177,7 +177,7 @@ describe('InferenceService against @dwmkerr/mock-llm (an OpenAI-compatible serve
     ).catch((e: unknown) => e);
     // mock-llm splits `message.content`, which is null here, and fails with its own error body.
     expect(error).toBeInstanceOf(InferenceHttpError);
-    expect(error).toMatchObject({ status: 500, attempts: 2, upstream: { message: 'TypeError' } });
+    expect(error).toMatchObject({ status: 500, attempts: 2, upstream: { code: 'TypeError' } });
     expect(summary).toMatchObject({ outcome: 'failed', chunks: 0, attempts: 2 });
   });
 
