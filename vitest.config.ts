@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 const SIMULATIONS = 'test/unit/canary/monte-carlo.spec.ts';
+/** Loads the sample for half a minute: run after the rest, so it cannot slow their timings. */
+const LOAD = 'test/system/sample-memory.system.spec.ts';
 
 export default defineConfig({
   // The sample imports the package by name, as users do; tests run it from source.
@@ -46,9 +48,13 @@ export default defineConfig({
         test: {
           name: 'suite',
           include: ['test/**/*.spec.ts'],
-          exclude: [SIMULATIONS],
+          exclude: [SIMULATIONS, LOAD],
           sequence: { groupOrder: 1 },
         },
+      },
+      {
+        extends: true,
+        test: { name: 'load', include: [LOAD], sequence: { groupOrder: 2 } },
       },
     ],
   },

@@ -1,7 +1,7 @@
 export { InferenceModule } from './inference.module.js';
 export type { InferenceModuleExtras } from './inference.module-definition.js';
 export { InferenceService } from './inference.service.js';
-export { InferenceModel, ModelCatalog } from './model/index.js';
+export { InferenceModel, ModelCatalog, type CatalogModel } from './model/index.js';
 export type { ModelSelection } from './model/index.js';
 export type { ChatCallOptions, EmbedCallOptions, StreamCallOptions } from './inference.service.js';
 export { INFERENCE_OPTIONS } from './inference.constants.js';

@@ -9,6 +9,7 @@ import { EmbeddingsController } from './embeddings.controller.js';
 import { HealthController } from './health.controller.js';
 import { inferenceConfig } from './inference.config.js';
 import { MetricsController } from './metrics.controller.js';
+import { ModelsController } from './models.controller.js';
 import { RecommendationsController } from './recommendations.controller.js';
 import { RolloutController } from './rollout.controller.js';
 import { ShutdownReport } from './shutdown-report.js';
@@ -23,6 +24,7 @@ import { UsageLedger } from './usage-ledger.service.js';
   controllers: [
     ChatCompletionsController,
     EmbeddingsController,
+    ModelsController,
     RecommendationsController,
     HealthController,
     RolloutController,

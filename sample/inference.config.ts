@@ -7,8 +7,9 @@ import { rolloutStoreFrom } from './rollout-store.js';
 /**
  * The gateway's providers, from the environment: `legacy` is the stable provider
  * (INFERENCE_*), `next` the one being migrated to (CANARY_*). Shutdown: READINESS_DELAY_MS
- * (default 5000), DRAIN_TIMEOUT_MS (default 30000), TERMINATION_GRACE_PERIOD_MS (optional: the
- * orchestrator's grace period, to warn when the drain could outlast it).
+ * (default 5000), DRAIN_TIMEOUT_MS (default 30000), ABANDON_GRACE_MS (default 1000),
+ * TERMINATION_GRACE_PERIOD_MS (optional: the orchestrator's grace period, to warn when the
+ * drain could outlast it).
  *
  * A rollout from `legacy` to `next` starts at boot (ROLLOUT_AUTOSTART=false turns that off),
  * sticky per `x-user-id`: ROLLOUT_PHASES (`1:15m,5:30m,25:1h,50:2h,100` by default),
@@ -59,6 +60,7 @@ export const inferenceConfig = registerAs(
     shutdown: {
       readinessDelayMs: integer('READINESS_DELAY_MS', 5_000),
       drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', 30_000),
+      abandonGraceMs: integer('ABANDON_GRACE_MS', 1_000),
       terminationGracePeriodMs: optionalInteger('TERMINATION_GRACE_PERIOD_MS'),
     },
     canary: {

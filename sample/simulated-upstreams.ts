@@ -5,7 +5,8 @@ import { SimulatedProvider } from 'nestjs-inference/testing';
  * environment at it, so the gateway runs with no API key. Latencies echo the migration story:
  * the legacy provider is slower than the new one. `SIMULATED_FIRST_BYTE_MS` (`1000-3000`, or one
  * number) sets the time to first byte of both. `SIMULATED_CANARY_ERROR_RATE` (0..1) makes that
- * share of the new provider's answers a 500, to watch the rollout roll back.
+ * share of the new provider's answers a 500, to watch the rollout roll back. Each keeps only its
+ * last 100 requests: the gateway may run for days.
  */
 export async function startSimulatedUpstreams(
   env: NodeJS.ProcessEnv,
@@ -22,6 +23,7 @@ export async function startSimulatedUpstreams(
     const provider = await SimulatedProvider.start({
       apiKey,
       chunks: 12,
+      keepRequests: 100,
       latency: { firstByteMs: firstByteMs ?? side.firstByteMs, perChunkMs: side.perChunkMs },
     });
     const errorRate = Number(env.SIMULATED_CANARY_ERROR_RATE ?? 0);

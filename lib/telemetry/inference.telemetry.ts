@@ -13,6 +13,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { CanaryRollout } from '../canary/canary.rollout.js';
+import type { RolloutStatus } from '../canary/rollout-state.js';
 import { INFERENCE_OPTIONS } from '../inference.constants.js';
 import { InflightRegistry } from '../lifecycle/inflight.registry.js';
 import { ShutdownCoordinator } from '../lifecycle/shutdown.coordinator.js';
@@ -28,6 +29,21 @@ import {
 import { ATTR, DURATION_BUCKETS, METRIC } from './telemetry-names.js';
 
 const SCOPE = 'nestjs-inference';
+
+/** Every rollout status (a record, so the compiler catches one left out), with its attributes. */
+const STATUS_ATTRIBUTES = Object.keys({
+  idle: true,
+  warming: true,
+  progressing: true,
+  hold: true,
+  paused: true,
+  promoted: true,
+  rolled_back: true,
+} satisfies Record<RolloutStatus, true>).map((status) => ({
+  status: status as RolloutStatus,
+  attributes: { [ATTR.status]: status },
+}));
+
 /** A proxy with no delegate hands out no-op tracers. */
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider();
 
@@ -175,6 +191,12 @@ export class InferenceTelemetry implements OnModuleDestroy {
         description: 'The rollout phase (1-based; 0 before the first), with its status.',
         unit: '{phase}',
       }),
+      // The SDK keeps reporting an attribute set once observed, so the phase gauge keeps a series
+      // for every status it has seen. This one reports every status each time: 1 for the current.
+      this.#meter.createObservableGauge(METRIC.canaryStatus, {
+        description: 'The rollout status: 1 for the current one, 0 for each of the others.',
+        unit: '1',
+      }),
       this.#meter.createObservableCounter(METRIC.requestsEnded, {
         description:
           'Requests and top-level calls that ended: completed, rejected while draining (503), or abandoned at the drain deadline.',
@@ -186,13 +208,16 @@ export class InferenceTelemetry implements OnModuleDestroy {
   }
 
   readonly #observe = (result: BatchObservableResult): void => {
-    const [inFlight, streams, weight, phase, ended] = this.#gauges;
+    const [inFlight, streams, weight, phase, status, ended] = this.#gauges;
     result.observe(inFlight!, this.inflight.size);
     result.observe(streams!, this.inflight.streaming);
     if (this.rollout.settings) {
       const state = this.rollout.state;
       result.observe(weight!, this.rollout.weightBps / 10_000);
       result.observe(phase!, state.phase + 1, { [ATTR.status]: state.status });
+      for (const each of STATUS_ATTRIBUTES) {
+        result.observe(status!, each.status === state.status ? 1 : 0, each.attributes);
+      }
     }
     const figures = this.inflight.figures;
     result.observe(ended!, figures.completed, { [ATTR.outcome]: 'completed' });

@@ -15,6 +15,7 @@ export const METRIC = {
   activeStreams: 'inference.streams.active',
   canaryWeight: 'inference.canary.weight',
   canaryPhase: 'inference.canary.phase',
+  canaryStatus: 'inference.canary.status',
   requestsEnded: 'inference.requests.ended',
   shutdownDuration: 'inference.shutdown.duration',
 } as const;

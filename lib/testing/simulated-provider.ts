@@ -31,6 +31,12 @@ export interface SimulatedProviderOptions {
   usage?: { promptTokens?: number; completionTokens?: number; cachedTokens?: number };
   /** Random source for fault rates and latency ranges. Default `Math.random`. */
   random?: () => number;
+  /**
+   * How many recent requests `requests` keeps (default 1,000); older ones are dropped, and
+   * `attempts`, `aborted` and `inProgress` still count them. 0 keeps none. A long-running
+   * process (a local gateway, a load test) should keep few: each record holds a body.
+   */
+  keepRequests?: number;
 }
 
 export type RecordedOutcome = 'in-progress' | 'completed' | 'faulted' | 'aborted';
@@ -68,6 +74,7 @@ export interface RecordedRequest {
  * ```
  */
 export class SimulatedProvider {
+  /** The most recent requests, oldest first: at most `keepRequests` of them. */
   readonly requests: RecordedRequest[] = [];
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
@@ -75,6 +82,14 @@ export class SimulatedProvider {
   #options: SimulatedProviderOptions;
   #rate: { fault: SimulatedFault; rate: number } | undefined;
   #closed = false;
+  // Counted as requests arrive and end, so they stay exact once `requests` drops old records.
+  // `reset()` starts a new generation: requests from before it stop counting, as they did when
+  // the counts were read from `requests`.
+  #generation = 0;
+  #received = 0;
+  #attempts = 0;
+  #aborted = 0;
+  #inProgress = 0;
 
   private constructor(options: SimulatedProviderOptions) {
     this.#options = options;
@@ -86,6 +101,7 @@ export class SimulatedProvider {
   }
 
   static async start(options: SimulatedProviderOptions = {}): Promise<SimulatedProvider> {
+    checkKeepRequests(options.keepRequests);
     const provider = new SimulatedProvider(options);
     provider.#server.listen(options.port ?? 0, '127.0.0.1');
     await once(provider.#server, 'listening');
@@ -103,20 +119,17 @@ export class SimulatedProvider {
 
   /** Chat-completion and embeddings requests received, retries included (not probes). */
   get attempts(): number {
-    return this.requests.filter(
-      (request) =>
-        request.path.endsWith('/chat/completions') || request.path.endsWith('/embeddings'),
-    ).length;
+    return this.#attempts;
   }
 
   /** Requests whose client went away before the answer was complete. */
   get aborted(): number {
-    return this.requests.filter((request) => request.outcome === 'aborted').length;
+    return this.#aborted;
   }
 
   /** Requests still being answered. */
   get inProgress(): number {
-    return this.requests.filter((request) => request.outcome === 'in-progress').length;
+    return this.#inProgress;
   }
 
   /** Connections open now (idle keep-alive ones included). */
@@ -126,6 +139,7 @@ export class SimulatedProvider {
 
   /** Changes content, latency or usage for the requests that follow. */
   configure(options: Partial<SimulatedProviderOptions>): void {
+    checkKeepRequests(options.keepRequests);
     this.#options = { ...this.#options, ...options };
   }
 
@@ -144,9 +158,14 @@ export class SimulatedProvider {
     this.#rate = rate > 0 ? { fault, rate } : undefined;
   }
 
-  /** Forgets recorded requests and scripted faults. */
+  /** Forgets recorded requests, their counts and scripted faults. */
   reset(): void {
     this.requests.length = 0;
+    this.#generation++;
+    this.#received = 0;
+    this.#attempts = 0;
+    this.#aborted = 0;
+    this.#inProgress = 0;
     this.#script.length = 0;
     this.#rate = undefined;
   }
@@ -163,6 +182,19 @@ export class SimulatedProvider {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const socket of this.#sockets) socket.destroy();
     await closed;
+  }
+
+  #keep(record: RecordedRequest): void {
+    const keep = this.#options.keepRequests ?? DEFAULT_KEEP_REQUESTS;
+    this.requests.push(record);
+    if (this.requests.length > keep) this.requests.splice(0, this.requests.length - keep);
+  }
+
+  #settle(record: RecordedRequest, outcome: RecordedOutcome, counts: boolean): void {
+    record.outcome = outcome;
+    if (!counts) return;
+    this.#inProgress--;
+    if (outcome === 'aborted') this.#aborted++;
   }
 
   #nextFault(): SimulatedFault | undefined {
@@ -188,7 +220,7 @@ export class SimulatedProvider {
       body = undefined;
     }
     const record: RecordedRequest = {
-      seq: this.requests.length + 1,
+      seq: ++this.#received,
       method: request.method ?? 'GET',
       path: url,
       headers,
@@ -198,11 +230,15 @@ export class SimulatedProvider {
       startedAt: Date.now(),
       outcome: 'in-progress',
     };
-    this.requests.push(record);
+    this.#keep(record);
+    const generation = this.#generation;
+    const counts = () => generation === this.#generation;
+    this.#inProgress++;
+    if (url.endsWith('/chat/completions') || url.endsWith('/embeddings')) this.#attempts++;
     response.once('close', () => {
       record.endedAt = Date.now();
       if (record.outcome === 'in-progress') {
-        record.outcome = response.writableFinished ? 'completed' : 'aborted';
+        this.#settle(record, response.writableFinished ? 'completed' : 'aborted', counts());
       }
     });
     response.setHeader('x-request-id', `sim-${record.seq}`);
@@ -275,8 +311,11 @@ export class SimulatedProvider {
   ): Promise<void> {
     const fault = record.fault;
     const gone = () => response.destroyed || this.#closed;
+    const generation = this.#generation;
     const fail = () => {
-      record.outcome = 'faulted';
+      if (record.outcome === 'in-progress') {
+        this.#settle(record, 'faulted', generation === this.#generation);
+      }
     };
 
     if (fault?.type === 'stall-before-headers') {
@@ -400,6 +439,14 @@ export class SimulatedProvider {
     if (typeof value === 'number') return value;
     const [min, max] = value;
     return min + this.#random() * (max - min);
+  }
+}
+
+const DEFAULT_KEEP_REQUESTS = 1_000;
+
+function checkKeepRequests(keep: number | undefined): void {
+  if (keep !== undefined && !(Number.isInteger(keep) && keep >= 0)) {
+    throw new TypeError(`keepRequests must be a whole number ≥ 0, got ${String(keep)}.`);
   }
 }
 
