@@ -2,6 +2,7 @@ import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
 import { InferenceService, sendSse, type ChatCompletionRequest } from 'nestjs-inference';
+import { gatewayHeaders } from './gateway-headers.js';
 import { checkChatRequest } from './openai-request.js';
 import { UsageLedger } from './usage-ledger.service.js';
 
@@ -42,6 +43,10 @@ export class ChatCompletionsController {
     }
     const completion = await this.inference.chat(body, { provider });
     this.ledger.record(completion.usage);
-    this.adapterHost.httpAdapter.reply(response, completion, 200);
+    const { httpAdapter } = this.adapterHost;
+    for (const [name, value] of Object.entries(gatewayHeaders(completion.inference))) {
+      httpAdapter.setHeader(response, name, value);
+    }
+    httpAdapter.reply(response, completion, 200);
   }
 }

@@ -73,6 +73,8 @@ export interface InferenceMetadata {
   requestId: string;
   /** The provider's own request id, from its `x-request-id` response header. */
   upstreamRequestId?: string;
+  /** The provider's `x-ratelimit-*` response headers, when it sent any (unary calls). */
+  rateLimit?: Record<string, string>;
   /** Attempts made, the successful one included. */
   attempts: number;
   /** From the call's start until the response headers of the successful attempt. */

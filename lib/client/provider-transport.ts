@@ -128,6 +128,7 @@ export class ProviderTransport {
       .finally(() => attempt.scope.disarm());
     const upstreamId = response.headers['x-request-id'];
     attempt.upstreamRequestId = Array.isArray(upstreamId) ? upstreamId[0] : upstreamId;
+    attempt.rateLimit = rateLimitOf(response.headers);
     if (response.statusCode >= 200 && response.statusCode < 300) return response;
     throw await this.#statusFailure(response, scope, call.requestId, attempt);
   }
@@ -195,6 +196,19 @@ export class ProviderTransport {
       secrets: this.#secrets,
     };
   }
+}
+
+/** The provider's rate-limit headers (`x-ratelimit-remaining-requests`...), when it sent any. */
+function rateLimitOf(
+  headers: Dispatcher.ResponseData['headers'],
+): Record<string, string> | undefined {
+  let found: Record<string, string> | undefined;
+  for (const name in headers) {
+    if (!name.startsWith('x-ratelimit-')) continue;
+    const value = headers[name];
+    (found ??= {})[name] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return found;
 }
 
 /** A call's extra headers, names lowercased, without those the client owns. */

@@ -119,6 +119,7 @@ export class ProviderClient {
             model: answer.model ?? model,
             requestId: call.requestId,
             upstreamRequestId: attempt.upstreamRequestId,
+            ...(attempt.rateLimit && { rateLimit: attempt.rateLimit }),
             attempts: attempt.number,
             timeToHeadersMs,
             durationMs: scope.elapsedMs(),

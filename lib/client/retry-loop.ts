@@ -9,6 +9,8 @@ export interface Attempt {
   phase: 'headers' | 'body';
   scope: AttemptScope;
   upstreamRequestId?: string;
+  /** The provider's `x-ratelimit-*` headers on its answer, when it sent any. */
+  rateLimit?: Record<string, string>;
 }
 
 export interface RetryHooks {

@@ -219,6 +219,19 @@ describe('the call path against upstreams that behave like real ones', () => {
     await s.service.chat(hello);
   });
 
+  it('keeps the provider’s rate-limit headers of a unary answer', async () => {
+    upstream.handler = (_request, response) => {
+      response.setHeader('x-ratelimit-remaining-requests', '59');
+      response.setHeader('x-ratelimit-reset-tokens', '6ms');
+      sendJson(response, 200, completion('ok'));
+    };
+    const result = await s.service.chat(hello);
+    expect(result.inference.rateLimit).toEqual({
+      'x-ratelimit-remaining-requests': '59',
+      'x-ratelimit-reset-tokens': '6ms',
+    });
+  });
+
   it('keeps the provider’s error fields, redacted', async () => {
     upstream.handler = (_request, response) =>
       sendJson(response, 404, {

@@ -125,6 +125,23 @@ describe.each(Object.keys(adapters) as AdapterName[])(
       expect((error as APIError).type).toBe('invalid_request_error');
     });
 
+    it('says who served a call, and what it cost, only when asked', async () => {
+      const ask = () =>
+        client.chat.completions
+          .create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] })
+          .withResponse();
+      const quiet = await ask();
+      expect(quiet.response.headers.get('x-inference-provider')).toBeNull();
+      process.env.GATEWAY_RESPONSE_HEADERS = 'true';
+      try {
+        const { response } = await ask();
+        expect(response.headers.get('x-inference-provider')).toBe('legacy');
+        expect(Number(response.headers.get('x-inference-cost-usd'))).toBeGreaterThan(0);
+      } finally {
+        delete process.env.GATEWAY_RESPONSE_HEADERS;
+      }
+    });
+
     it('passes unknown fields through untouched', async () => {
       await client.chat.completions.create({
         model: 'gpt-4.1',
