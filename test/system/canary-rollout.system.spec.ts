@@ -24,7 +24,7 @@ async function act(pool: Pool, action: string, authorization?: string) {
   });
   return {
     status: response.statusCode,
-    body: (await response.body.json()) as Partial<RolloutReport> & { message?: string },
+    body: (await response.body.json()) as Partial<RolloutReport> & { error?: { message: string } },
   };
 }
 
@@ -106,7 +106,9 @@ describe('a canary rollout through the sample gateway (child process, simulated 
     expect((await act(pool, 'start', 'Bearer wrong-token')).status).toBe(401);
     const resumed = await act(pool, 'resume', `Bearer ${TOKEN}`);
     expect(resumed.status).toBe(409);
-    expect(resumed.body.message).toMatch(/Cannot resume the rollout: the rollout is rolled_back/);
+    expect(resumed.body.error?.message).toMatch(
+      /Cannot resume the rollout: the rollout is rolled_back/,
+    );
     const started = await act(pool, 'start', `Bearer ${TOKEN}`);
     expect([started.status, started.body.status]).toEqual([200, 'warming']);
     const paused = await act(pool, 'pause', `Bearer ${TOKEN}`);
@@ -128,7 +130,7 @@ describe('rollout actions without ROLLOUT_ADMIN_TOKEN', () => {
       expect((await rolloutOf(pool)).status).toBe('idle');
       const refused = await act(pool, 'start', 'Bearer anything');
       expect(refused.status).toBe(403);
-      expect(refused.body.message).toMatch(/set ROLLOUT_ADMIN_TOKEN/);
+      expect(refused.body.error?.message).toMatch(/set ROLLOUT_ADMIN_TOKEN/);
     } finally {
       await pool.close();
       sample.kill('SIGTERM');
