@@ -6,12 +6,15 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Headless Chromium from the system (`apt-get install chromium`), or undefined when absent. */
-export const CHROMIUM: string | undefined = [
-  process.env.CHROMIUM_PATH,
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-browser',
-].find((path): path is string => Boolean(path && existsSync(path)));
+/**
+ * Headless Chromium from the system (`apt-get install chromium`), or `CHROMIUM_PATH` when set;
+ * undefined when absent.
+ */
+export const CHROMIUM: string | undefined = (
+  process.env.CHROMIUM_PATH
+    ? [process.env.CHROMIUM_PATH]
+    : ['/usr/bin/chromium', '/usr/bin/chromium-browser']
+).find((path) => existsSync(path));
 
 /** Flags that keep a headless run on this machine: no sandbox as root, no background fetches. */
 function flags(profile: string): string[] {
