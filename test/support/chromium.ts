@@ -37,7 +37,7 @@ async function withProfile<T>(use: (profile: string) => Promise<T>): Promise<T> 
   try {
     return await use(profile);
   } finally {
-    rmSync(profile, { recursive: true, force: true });
+    removeProfile(profile);
   }
 }
 
@@ -77,7 +77,7 @@ export async function openPage(url: string): Promise<OpenPage> {
       browser.kill('SIGTERM');
       await exited;
     }
-    rmSync(profile, { recursive: true, force: true });
+    removeProfile(profile);
   };
   let socket: WebSocket | undefined;
   try {
@@ -174,4 +174,13 @@ interface CdpAnswer {
   id?: number;
   error?: unknown;
   result?: CdpResult;
+}
+
+/** Chromium's helpers may still write to the profile as it exits: retry, and never fail on it. */
+function removeProfile(profile: string): void {
+  try {
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  } catch {
+    // a leftover temp directory is no test failure
+  }
 }
