@@ -147,6 +147,13 @@ export async function openPage(url: string): Promise<OpenPage> {
       return result.result?.value as T;
     },
     async screenshot(path: string): Promise<void> {
+      // The window's size includes its frame; the picture is of a 1280×900 viewport.
+      await send('Emulation.setDeviceMetricsOverride', {
+        width: 1280,
+        height: 900,
+        deviceScaleFactor: 1,
+        mobile: false,
+      });
       const result = await send('Page.captureScreenshot', { format: 'png' });
       writeFileSync(path, Buffer.from(result.data!, 'base64'));
     },
