@@ -5,12 +5,16 @@ import { TerminusModule } from '@nestjs/terminus';
 import { InferenceModule, OpenAiExceptionFilter } from 'nestjs-inference';
 import { InferenceHealthIndicator } from 'nestjs-inference/terminus';
 import { ChatCompletionsController } from './chat-completions.controller.js';
+import { DashboardController } from './dashboard.controller.js';
 import { EmbeddingsController } from './embeddings.controller.js';
 import { HealthController } from './health.controller.js';
 import { inferenceConfig } from './inference.config.js';
 import { MetricsController } from './metrics.controller.js';
 import { ModelsController } from './models.controller.js';
 import { RecommendationsController } from './recommendations.controller.js';
+import { RolloutAccess } from './rollout-access.js';
+import { RolloutAuthHook } from './rollout-auth.hook.js';
+import { RolloutEventLog } from './rollout-event-log.js';
 import { RolloutController } from './rollout.controller.js';
 import { ShutdownReport } from './shutdown-report.js';
 import { UsageLedger } from './usage-ledger.service.js';
@@ -29,12 +33,16 @@ import { UsageLedger } from './usage-ledger.service.js';
     HealthController,
     RolloutController,
     MetricsController,
+    DashboardController,
   ],
   providers: [
     { provide: APP_FILTER, useClass: OpenAiExceptionFilter },
     InferenceHealthIndicator,
     UsageLedger,
     ShutdownReport,
+    RolloutAccess,
+    RolloutAuthHook,
+    RolloutEventLog,
   ],
 })
 export class AppModule {}

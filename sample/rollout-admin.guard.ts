@@ -1,38 +1,42 @@
 import {
-  ForbiddenException,
+  HttpException,
+  Inject,
   Injectable,
-  UnauthorizedException,
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { RolloutAccess, type RolloutScope } from './rollout-access.js';
 
-const digest = (text: string) => createHash('sha256').update(text).digest();
+/**
+ * Checks a rollout route's credentials (see `RolloutAccess`) and refuses in OpenAI's error shape.
+ * `RolloutAuthHook` refuses the same requests before their bodies are parsed; the guards keep
+ * the routes closed wherever the controller is mounted without it.
+ */
+abstract class RolloutScopeGuard implements CanActivate {
+  protected abstract readonly scope: RolloutScope;
+
+  constructor(@Inject(RolloutAccess) private readonly access: RolloutAccess) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const { headers } = context.switchToHttp().getRequest<{ headers: IncomingHttpHeaders }>();
+    const denial = this.access.check(headers.authorization, this.scope);
+    if (denial) throw new HttpException(denial.body, denial.status);
+    return true;
+  }
+}
 
 /**
  * Rollout actions need `Authorization: Bearer <ROLLOUT_ADMIN_TOKEN>` (401 without it); they are
- * disabled (403) when the variable is unset. The token is compared in constant time.
+ * disabled (403) when the variable is unset.
  */
 @Injectable()
-export class RolloutAdminGuard implements CanActivate {
-  readonly #token = process.env.ROLLOUT_ADMIN_TOKEN
-    ? digest(process.env.ROLLOUT_ADMIN_TOKEN)
-    : undefined;
+export class RolloutAdminGuard extends RolloutScopeGuard {
+  protected readonly scope = 'admin';
+}
 
-  canActivate(context: ExecutionContext): boolean {
-    if (!this.#token) {
-      throw new ForbiddenException(
-        'Rollout actions are disabled: set ROLLOUT_ADMIN_TOKEN to enable them.',
-      );
-    }
-    const { headers } = context.switchToHttp().getRequest<{ headers: IncomingHttpHeaders }>();
-    const match = /^Bearer (.+)$/.exec(headers.authorization ?? '');
-    if (!match || !timingSafeEqual(digest(match[1]!), this.#token)) {
-      throw new UnauthorizedException(
-        'Rollout actions need Authorization: Bearer <ROLLOUT_ADMIN_TOKEN>.',
-      );
-    }
-    return true;
-  }
+/** Reading the rollout needs `ROLLOUT_READ_TOKEN` (or the admin token) when that is set. */
+@Injectable()
+export class RolloutReadGuard extends RolloutScopeGuard {
+  protected readonly scope = 'read';
 }

@@ -1,17 +1,13 @@
+import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import {
-  BadRequestException,
-  Body,
-  ConflictException,
-  Controller,
-  Get,
-  HttpCode,
-  NotFoundException,
-  Param,
-  Post,
-  UseGuards,
-} from '@nestjs/common';
-import { CanaryRollout, RolloutActionError, type RolloutReport } from 'nestjs-inference';
-import { RolloutAdminGuard } from './rollout-admin.guard.js';
+  CanaryRollout,
+  RolloutActionError,
+  type PhaseFigures,
+  type RolloutReport,
+} from 'nestjs-inference';
+import { openAiException } from './rollout-access.js';
+import { RolloutAdminGuard, RolloutReadGuard } from './rollout-admin.guard.js';
+import { RolloutEventLog, type RolloutEventEntry } from './rollout-event-log.js';
 
 interface ActionBody {
   /** Why, for the rollout's reason and its events (pause, resume, advance, rollback, promote). */
@@ -21,16 +17,35 @@ interface ActionBody {
 }
 
 /**
- * The rollout from `legacy` to `next`: `GET /rollout` shows where it stands, with the current
- * phase's figures per side; `POST /rollout/{start,pause,resume,advance,rollback,promote}` move it.
+ * The rollout from `legacy` to `next`: `GET /rollout` shows where it stands, with the figures of
+ * the judge's last evaluation per side; `GET /rollout/figures` the current phase's so far;
+ * `GET /rollout/events` the last transitions; `POST /rollout/{start,pause,resume,advance,
+ * rollback,promote}` move it. Errors are in OpenAI's shape. `RolloutAuthHook` authenticates
+ * these routes before their bodies are parsed; the guards check again.
  */
 @Controller('rollout')
 export class RolloutController {
-  constructor(private readonly rollout: CanaryRollout) {}
+  constructor(
+    private readonly rollout: CanaryRollout,
+    private readonly events: RolloutEventLog,
+  ) {}
 
   @Get()
+  @UseGuards(RolloutReadGuard)
   status(): Promise<RolloutReport> {
     return this.rollout.report();
+  }
+
+  @Get('figures')
+  @UseGuards(RolloutReadGuard)
+  figures(): Promise<PhaseFigures> {
+    return this.rollout.figures();
+  }
+
+  @Get('events')
+  @UseGuards(RolloutReadGuard)
+  recentEvents(): { events: RolloutEventEntry[] } {
+    return { events: this.events.entries() };
   }
 
   @Post(':action')
@@ -51,14 +66,25 @@ export class RolloutController {
     };
     const run = Object.hasOwn(actions, action) ? actions[action] : undefined;
     if (!run)
-      throw new NotFoundException(
+      throw openAiException(
+        404,
+        'invalid_request_error',
         `Unknown rollout action '${action}'. Use one of: ${Object.keys(actions).join(', ')}.`,
+        'unknown_action',
+        'action',
       );
     try {
       return await run();
     } catch (error) {
       // An action that does not apply to the rollout as it stands is a 409 with the reason.
-      if (error instanceof RolloutActionError) throw new ConflictException(error.message);
+      if (error instanceof RolloutActionError) {
+        throw openAiException(
+          409,
+          'invalid_request_error',
+          error.message,
+          'rollout_action_not_applicable',
+        );
+      }
       throw error;
     }
   }
@@ -68,7 +94,13 @@ function text(body: ActionBody | undefined, field: 'reason' | 'salt'): string | 
   const value = body?.[field];
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value.length === 0 || value.length > 200) {
-    throw new BadRequestException(`${field} must be a string of 1 to 200 characters.`);
+    throw openAiException(
+      400,
+      'invalid_request_error',
+      `${field} must be a string of 1 to 200 characters.`,
+      'invalid_value',
+      field,
+    );
   }
   return value;
 }

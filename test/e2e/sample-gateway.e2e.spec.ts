@@ -181,7 +181,8 @@ describe.each(Object.keys(adapters) as AdapterName[])(
         .create({ model: 'gpt-4.1' } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BadRequestError);
-      expect(String((error as Error).message)).toMatch(/messages array/);
+      expect(String((error as Error).message)).toMatch(/messages must be a non-empty array/);
+      expect((error as BadRequestError).param).toBe('messages');
     });
 
     it.each([

@@ -24,7 +24,7 @@ async function act(pool: Pool, action: string, authorization?: string) {
   });
   return {
     status: response.statusCode,
-    body: (await response.body.json()) as Partial<RolloutReport> & { error?: { message?: string } },
+    body: (await response.body.json()) as Partial<RolloutReport> & { error?: { message: string } },
   };
 }
 
