@@ -116,7 +116,10 @@ export class AnswerCollector {
     if (typeof content === 'string') this.#text += content;
     if (choice.finish_reason) this.#finishReason = choice.finish_reason;
     if (!Array.isArray(calls)) return;
-    for (const call of calls as { index?: number; function?: { name?: string; arguments?: string } }[]) {
+    for (const call of calls as {
+      index?: number;
+      function?: { name?: string; arguments?: string };
+    }[]) {
       const index = call.index ?? 0;
       const tool = (this.#tools[index] ??= { name: '', arguments: '' });
       if (call.function?.name) tool.name += call.function.name;

@@ -46,13 +46,14 @@ export class CanaryRouter extends InferenceRouter {
         : { provider: canary.stable, side: 'stable' };
     }
     const weightBps = this.rollout.weightBps;
+    const key = () => request.stickyKey ?? (request.headers && canary.stickyKey(request.headers));
     let toCanary: boolean;
     if (weightBps === 0 || weightBps === BUCKETS) {
       toCanary = weightBps === BUCKETS;
     } else {
-      const key = request.stickyKey ?? (request.headers && canary.stickyKey(request.headers));
-      const bucket = key
-        ? bucketOf(this.rollout.state.salt, key)
+      const sticky = key();
+      const bucket = sticky
+        ? bucketOf(this.rollout.state.salt, sticky)
         : Math.floor(this.options.random() * BUCKETS);
       toCanary = onCanary(bucket, weightBps);
     }
@@ -60,9 +61,26 @@ export class CanaryRouter extends InferenceRouter {
       this.rollout.recordIneligible(phaseKey);
       toCanary = false;
     }
-    return toCanary
-      ? { provider: canary.canary, side: 'canary', fallback: phaseKey && canary.stable, phaseKey }
-      : { provider: canary.stable, side: 'stable', phaseKey };
+    if (toCanary) {
+      return {
+        provider: canary.canary,
+        side: 'canary',
+        fallback: phaseKey && canary.stable,
+        phaseKey,
+      };
+    }
+    const shadowBps = phaseKey === undefined ? 0 : this.rollout.shadowBps;
+    if (shadowBps > 0 && this.#eligible(request.model, canary.canary)) {
+      // A cohort of its own (another salt), sticky like the canary's: the same users are mirrored.
+      const sticky = key();
+      const bucket = sticky
+        ? bucketOf(`${this.rollout.state.salt}:shadow`, sticky)
+        : Math.floor(this.options.random() * BUCKETS);
+      if (onCanary(bucket, shadowBps)) {
+        return { provider: canary.stable, side: 'stable', phaseKey, shadow: true };
+      }
+    }
+    return { provider: canary.stable, side: 'stable', phaseKey };
   }
 
   record(
@@ -81,6 +99,10 @@ export class CanaryRouter extends InferenceRouter {
       costUsd,
       decision.fallbackFrom ? { ...call, fallbackFrom: decision.fallbackFrom } : call,
     );
+  }
+
+  override feedback(requestId: string, name: string, value: number | boolean): boolean {
+    return this.rollout.feedback(requestId, name, value);
   }
 
   /** true / false when the override header forces the canary / stable now; undefined otherwise. */

@@ -1,5 +1,10 @@
 import { LogHistogram } from '../stats/log-histogram.js';
-import { QUALITY_SIGNALS, SIGNAL_BASE, type AnswerQuality, type QualitySignal } from './answer-quality.js';
+import {
+  QUALITY_SIGNALS,
+  SIGNAL_BASE,
+  type AnswerQuality,
+  type QualitySignal,
+} from './answer-quality.js';
 import {
   INCOMPATIBLE,
   isError,

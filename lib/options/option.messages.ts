@@ -46,8 +46,6 @@ export const OptionMessages = {
     `${path} is '${value}', which is not a configured provider. Use one of: ${names.join(', ')}.`,
   ambiguousDefaultProvider: (path: string, names: readonly string[]) =>
     `${path} is missing and there are several providers (${names.join(', ')}). Set defaultProvider to one of them.`,
-  notAPrice: (path: string, value: unknown) =>
-    `${path} must be an amount in US dollars ≥ 0 (0 stops mirroring), got ${describe(value)}.`,
   notAFunction: (path: string) => `${path} must be a function.`,
   notOneOf: (path: string, value: unknown, choices: readonly string[]) =>
     `${path} is ${describe(value)}. Use one of: ${choices.join(', ')}.`,

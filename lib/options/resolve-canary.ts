@@ -233,7 +233,12 @@ function resolveShadow(
     if (typeof checked === 'string') problems.push(checked);
     else baselineShare = checked;
   }
-  const timeoutMs = duration(given.timeoutMs, `${path}.timeoutMs`, DEFAULT_SHADOW.timeoutMs, problems);
+  const timeoutMs = duration(
+    given.timeoutMs,
+    `${path}.timeoutMs`,
+    DEFAULT_SHADOW.timeoutMs,
+    problems,
+  );
   if (given.compare !== undefined && typeof given.compare !== 'function') {
     problems.push(M.notAFunction(`${path}.compare`));
   }
@@ -294,14 +299,20 @@ function resolveFeedback(
     return undefined;
   }
   const { lowerIsBetter, ...numbers } = given;
-  const resolved = resolveNumbers<{ minSamples: number; maxRelativeDrop: number; maxTracked: number }>(
+  const resolved = resolveNumbers<{
+    minSamples: number;
+    maxRelativeDrop: number;
+    maxTracked: number;
+  }>(
     numbers,
     path,
     { minSamples, ...DEFAULT_FEEDBACK },
     ['minSamples', 'maxRelativeDrop', 'maxTracked', 'lowerIsBetter'],
     problems,
     (field, fieldPath, key) =>
-      key === 'maxRelativeDrop' ? share(field, fieldPath) : boundedInteger(field, fieldPath, 1, 10_000_000),
+      key === 'maxRelativeDrop'
+        ? share(field, fieldPath)
+        : boundedInteger(field, fieldPath, 1, 10_000_000),
   );
   const names = lowerIsBetter ?? [];
   if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
