@@ -77,22 +77,15 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
         options: ResolvedInferenceOptions,
         providers: ProviderRegistry,
         rollout: CanaryRollout,
-        catalog: ModelCatalog,
         shutdown: ShutdownCoordinator,
       ) => {
-        const mirror = new ShadowMirror(options, providers, rollout, catalog);
+        const mirror = new ShadowMirror(options, providers, rollout);
         shutdown.subscribe((event) => {
           if (event.type === 'phase' && event.phase !== 'serving') mirror.stop();
         });
         return mirror;
       },
-      inject: [
-        INFERENCE_OPTIONS,
-        ProviderRegistry,
-        CanaryRollout,
-        ModelCatalog,
-        ShutdownCoordinator,
-      ],
+      inject: [INFERENCE_OPTIONS, ProviderRegistry, CanaryRollout, ShutdownCoordinator],
     },
     { provide: InferenceRouter, useExisting: extras.router ?? CanaryRouter },
     InferenceService,

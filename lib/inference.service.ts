@@ -438,6 +438,7 @@ export class InferenceService {
       phaseKey: decision.phaseKey!,
       requestId,
       request,
+      canaryModel: decision.shadow!,
       streamed,
       served,
       servedLatencyMs: latencyMs,

@@ -70,14 +70,15 @@ export class CanaryRouter extends InferenceRouter {
       };
     }
     const shadowBps = phaseKey === undefined ? 0 : this.rollout.shadowBps;
-    if (shadowBps > 0 && this.#eligible(request.model, canary.canary)) {
+    const shadowModel = shadowBps > 0 ? this.#canaryModel(request.model, canary.canary) : undefined;
+    if (shadowModel !== undefined) {
       // A cohort of its own (another salt), sticky like the canary's: the same users are mirrored.
       const sticky = key();
       const bucket = sticky
         ? bucketOf(`${this.rollout.state.salt}:shadow`, sticky)
         : Math.floor(this.options.random() * BUCKETS);
       if (onCanary(bucket, shadowBps)) {
-        return { provider: canary.stable, side: 'stable', phaseKey, shadow: true };
+        return { provider: canary.stable, side: 'stable', phaseKey, shadow: shadowModel };
       }
     }
     return { provider: canary.stable, side: 'stable', phaseKey };
@@ -118,7 +119,12 @@ export class CanaryRouter extends InferenceRouter {
 
   /** Whether the canary has a declared name for the model the call names (or a default one). */
   #eligible(model: string | undefined, canary: string): boolean {
+    return this.#canaryModel(model, canary) !== undefined;
+  }
+
+  /** The canary's name for the model the call names (its default model when none). */
+  #canaryModel(model: string | undefined, canary: string): string | undefined {
     const named = model ?? this.options.providers.get(canary)?.defaultModel;
-    return named !== undefined && this.catalog.equivalent(named, canary) !== undefined;
+    return named === undefined ? undefined : this.catalog.equivalent(named, canary);
   }
 }

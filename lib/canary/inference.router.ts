@@ -28,10 +28,10 @@ export interface RouteDecision {
   /** Set on a fallback: the failed call it serves instead, and that call's error. */
   fallbackFrom?: { provider: string; error: unknown };
   /**
-   * A stable call in the shadow cohort: once its answer is served, it is mirrored to the canary
-   * (`canary.shadow`) and the two answers compared.
+   * A stable call in the shadow cohort: the canary's name for its model. Once its answer is
+   * served, it is mirrored to the canary (`canary.shadow`) and the two answers compared.
    */
-  shadow?: boolean;
+  shadow?: string;
 }
 
 /** What the service tells the router of a call when it ends, besides its outcome. */

@@ -8,14 +8,7 @@ import {
 } from './side-metrics.js';
 
 /** Why a stable call picked for mirroring was not mirrored. */
-export const SHADOW_SKIPS = [
-  'excluded',
-  'concurrency',
-  'spend',
-  'draining',
-  'ineligible',
-  'cancelled',
-] as const;
+export const SHADOW_SKIPS = ['excluded', 'concurrency', 'spend', 'draining', 'cancelled'] as const;
 export type ShadowSkip = (typeof SHADOW_SKIPS)[number];
 
 /** One mirrored call next to the answer served for it. */

@@ -3,7 +3,6 @@ import type { ChatCompletionRequest } from '../client/chat.types.js';
 import type { ProviderClient, ResolvedChatRequest } from '../client/provider.client.js';
 import { ProviderRegistry } from '../client/provider.registry.js';
 import { INFERENCE_OPTIONS } from '../inference.constants.js';
-import { ModelCatalog } from '../model/model-catalog.js';
 import type { ResolvedInferenceOptions } from '../options/resolved-options.interface.js';
 import { costOfCall } from '../pricing/call-cost.js';
 import {
@@ -24,6 +23,8 @@ export interface ShadowJob {
   requestId: string;
   /** The request as sent to stable (its model is stable's concrete name). */
   request: ResolvedChatRequest;
+  /** The canary's name for the request's model (from the routing decision). */
+  canaryModel: string;
   streamed: boolean;
   served: Answer;
   /** Time to the answer (unary) or to the first chunk (streams), and in all. */
@@ -69,7 +70,6 @@ export class ShadowMirror implements OnApplicationShutdown {
     @Inject(INFERENCE_OPTIONS) private readonly options: ResolvedInferenceOptions,
     private readonly providers: ProviderRegistry,
     private readonly rollout: CanaryRollout,
-    private readonly catalog: ModelCatalog,
   ) {}
 
   /** Mirrored calls running now. */
@@ -98,11 +98,7 @@ export class ShadowMirror implements OnApplicationShutdown {
       shadow.skip(skip);
       return;
     }
-    const model = this.catalog.concrete(job.request.model, settings.canary);
-    if (model === undefined) {
-      shadow.skip('ineligible');
-      return;
-    }
+    const model = job.canaryModel;
     const controller = new AbortController();
     this.#running.add(controller);
     // After the caller has its answer: nothing of the mirror runs in the caller's turn.
