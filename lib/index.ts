@@ -126,6 +126,7 @@ export type {
   ShadowFigures,
   ShadowGateCriteria,
   ShadowJob,
+  ShadowPairObservation,
   ShadowSkip,
   ShadowSnapshot,
   JudgeCriteria,

@@ -31,7 +31,13 @@ export type { Answer, AnswerQuality, QualitySignal } from './answer-quality.js';
 export { ShadowMirror } from './shadow.mirror.js';
 export type { ShadowJob } from './shadow.mirror.js';
 export { ShadowMetrics, SHADOW_SKIPS } from './shadow-metrics.js';
-export type { Estimate, ShadowFigures, ShadowSkip, ShadowSnapshot } from './shadow-metrics.js';
+export type {
+  Estimate,
+  ShadowFigures,
+  ShadowPairObservation,
+  ShadowSkip,
+  ShadowSnapshot,
+} from './shadow-metrics.js';
 export { judgeShadow } from './shadow-gate.js';
 export type { ShadowGateCriteria } from './shadow-gate.js';
 export type { FeedbackCriteria } from './judge.js';

@@ -73,7 +73,7 @@ export const DEFAULT_THRESHOLDS: Readonly<CanaryThresholds> = {
   maxIncompatibleRate: 0.01,
   incidentFailureRate: 0.05,
   confidence: 0.99,
-  maxQualityRateIncrease: 0.01,
+  maxQualityRateIncrease: 0.015,
 };
 
 export const DEFAULT_SHADOW = {

@@ -185,7 +185,7 @@ describe('canary options', () => {
       maxIncompatibleRate: 0.01,
       incidentFailureRate: 0.05,
       confidence: 0.99,
-      maxQualityRateIncrease: 0.01,
+      maxQualityRateIncrease: 0.015,
     });
     expect(canary.shadow).toMatchObject({
       maxConcurrent: 4,
