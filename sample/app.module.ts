@@ -6,6 +6,7 @@ import { InferenceExceptionFilter, InferenceModule } from 'nestjs-inference';
 import { InferenceHealthIndicator } from 'nestjs-inference/terminus';
 import { ChatCompletionsController } from './chat-completions.controller.js';
 import { EmbeddingsController } from './embeddings.controller.js';
+import { FeedbackController } from './feedback.controller.js';
 import { HealthController } from './health.controller.js';
 import { inferenceConfig } from './inference.config.js';
 import { MetricsController } from './metrics.controller.js';
@@ -26,6 +27,7 @@ import { UsageLedger } from './usage-ledger.service.js';
     RecommendationsController,
     HealthController,
     RolloutController,
+    FeedbackController,
     MetricsController,
   ],
   providers: [

@@ -10,7 +10,13 @@ import {
   Post,
   UseGuards,
 } from '@nestjs/common';
-import { CanaryRollout, RolloutActionError, type RolloutReport } from 'nestjs-inference';
+import {
+  CanaryRollout,
+  RolloutActionError,
+  ShadowMirror,
+  type RolloutReport,
+  type ShadowFigures,
+} from 'nestjs-inference';
 import { RolloutAdminGuard } from './rollout-admin.guard.js';
 
 interface ActionBody {
@@ -20,17 +26,46 @@ interface ActionBody {
   salt?: unknown;
 }
 
+/** What `GET /rollout` says of mirroring: now, and as the last evaluation and the phase so far saw it. */
+interface ShadowSection {
+  /** The stable side's share mirrored now (0 outside shadow phases). */
+  percent: number;
+  /** Mirrored calls running on this replica, and its spend on them this clock hour. */
+  running: number;
+  spentThisHourUsd: number;
+  /** The comparisons the last evaluation was decided on (null before one). */
+  evaluated: ShadowFigures | null;
+  /** The current phase's comparisons so far (merged across replicas when a store is shared). */
+  live: ShadowFigures;
+}
+
 /**
  * The rollout from `legacy` to `next`: `GET /rollout` shows where it stands, with the current
- * phase's figures per side; `POST /rollout/{start,pause,resume,advance,rollback,promote}` move it.
+ * phase's figures per side and a `shadow` section; `POST /rollout/{start,pause,resume,advance,
+ * rollback,promote}` move it.
  */
 @Controller('rollout')
 export class RolloutController {
-  constructor(private readonly rollout: CanaryRollout) {}
+  constructor(
+    private readonly rollout: CanaryRollout,
+    private readonly mirror: ShadowMirror,
+  ) {}
 
   @Get()
-  status(): Promise<RolloutReport> {
-    return this.rollout.report();
+  async status(): Promise<Omit<RolloutReport, 'shadow'> & { shadow: ShadowSection }> {
+    const report = await this.rollout.report();
+    const live = await this.rollout.figures();
+    const { shadow: evaluated, ...rest } = report;
+    return {
+      ...rest,
+      shadow: {
+        percent: this.rollout.shadowBps / 100,
+        running: this.mirror.running,
+        spentThisHourUsd: this.mirror.spentThisHour,
+        evaluated: evaluated ?? null,
+        live: live.shadow,
+      },
+    };
   }
 
   @Post(':action')
