@@ -428,7 +428,8 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
           stable: merged.metrics.stable.figures(canary.thresholds.maxP99Ms),
           canary: merged.metrics.canary.figures(canary.thresholds.maxP99Ms),
         },
-        ...(canary.phases.some((phase) => phase.shadowBps)
+        // Only a phase that mirrors has comparisons to report.
+        ...(canary.phases[this.#state.phase]?.shadowBps
           ? { shadow: merged.metrics.shadow.figures(this.#z) }
           : {}),
       };

@@ -146,6 +146,7 @@ describe('shadow phase: mirrored calls, paired comparison and the gate (two simu
     const providers = await traffic(s, 90);
     expect([...providers]).toEqual(['legacy', 'legacy-model'].filter((p) => providers.has(p)));
     const report = await judgeNow(s);
+    console.log(`shadow gate: ${report.reason}`);
     expect(report.status).toBe('rolled_back');
     expect(report.reason).toMatch(/shadow gate: canary invalid json answers/);
     expect(report.reason).toMatch(/shadow gate: canary truncated answers/);
