@@ -5,6 +5,7 @@ import { ModelCatalog } from './model/model-catalog.js';
 import { InferenceTelemetry } from './telemetry/inference.telemetry.js';
 import { CanaryRollout } from './canary/canary.rollout.js';
 import { CanaryRouter } from './canary/canary.router.js';
+import { ShadowMirror } from './canary/shadow.mirror.js';
 import { InferenceRouter } from './canary/inference.router.js';
 import { ProviderRegistry } from './client/provider.registry.js';
 import { InferenceInterceptor } from './context/inference.interceptor.js';
@@ -69,6 +70,23 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
     InferenceTelemetry,
     CanaryRollout,
     CanaryRouter,
+    {
+      provide: ShadowMirror,
+      // Mirroring stops as soon as the shutdown begins: it must never hold the drain.
+      useFactory: (
+        options: ResolvedInferenceOptions,
+        providers: ProviderRegistry,
+        rollout: CanaryRollout,
+        shutdown: ShutdownCoordinator,
+      ) => {
+        const mirror = new ShadowMirror(options, providers, rollout);
+        shutdown.subscribe((event) => {
+          if (event.type === 'phase' && event.phase !== 'serving') mirror.stop();
+        });
+        return mirror;
+      },
+      inject: [INFERENCE_OPTIONS, ProviderRegistry, CanaryRollout, ShutdownCoordinator],
+    },
     { provide: InferenceRouter, useExisting: extras.router ?? CanaryRouter },
     InferenceService,
     InferenceInterceptor,
@@ -90,6 +108,7 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
       ShutdownCoordinator,
       ProviderRegistry,
       CanaryRollout,
+      ShadowMirror,
       InferenceRouter,
       ModelCatalog,
       InferenceTelemetry,

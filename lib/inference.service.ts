@@ -32,6 +32,8 @@ import {
 import { CALL_TIMEOUT_FIELDS, type CallTimeoutOptions } from './options/index.js';
 import { headerProblem } from './options/header-rules.js';
 import { costOfCall } from './pricing/call-cost.js';
+import { AnswerCollector, answerOf, qualityOf, type Answer } from './canary/answer-quality.js';
+import { ShadowMirror } from './canary/shadow.mirror.js';
 
 export interface ChatCallOptions {
   /** Send this call to the named provider: it then bypasses the router (and any canary rollout). */
@@ -48,6 +50,11 @@ export interface ChatCallOptions {
   maxRetries?: number;
   /** Extra headers for this call (the client's own, such as `authorization`, cannot be replaced). */
   headers?: Record<string, string>;
+  /**
+   * `false`: never mirror this call to the canary in a shadow phase (a request with side
+   * effects, or private data). Requests that offer tools are not mirrored by default either.
+   */
+  shadow?: boolean;
 }
 
 export interface EmbedCallOptions extends ChatCallOptions {
@@ -80,7 +87,19 @@ export class InferenceService {
     private readonly router: InferenceRouter,
     private readonly catalog: ModelCatalog,
     private readonly telemetry: InferenceTelemetry,
+    private readonly shadow: ShadowMirror,
   ) {}
+
+  /**
+   * Business feedback on a call made during a rollout (a click, a purchase, a rating):
+   * attached to the side that served it and judged canary against stable. `value` is a number
+   * or a boolean (true = 1). Returns false when the call is not known (not routed by the
+   * rollout, a fallback, older than the last `canary.feedback.maxTracked` calls, or from a
+   * phase that is over).
+   */
+  feedback(requestId: string, name: string, value: number | boolean): boolean {
+    return this.router.feedback(requestId, name, value);
+  }
 
   /** One completion. Resolves with the provider's answer; `result.inference` holds the metadata. */
   async chat(
@@ -230,6 +249,8 @@ export class InferenceService {
     const { inference } = result;
     if (decision.side) inference.side = decision.side;
     inference.cost = costOfCall(client.options.prices, resolved.model, inference.usage);
+    // Quality is read only from calls a rollout routed: they are the ones judged.
+    const answer = decision.side ? answerOf(result) : undefined;
     this.#ended(
       decision,
       telemetry,
@@ -242,8 +263,19 @@ export class InferenceService {
         responseId: result.id,
         finishReason: result.choices[0]?.finish_reason,
       },
-      { outputTokens: inference.usage?.completion_tokens, attempts: inference.attempts },
+      {
+        outputTokens: inference.usage?.completion_tokens,
+        attempts: inference.attempts,
+        ...(answer && { quality: qualityOf(resolved, answer), requestId }),
+      },
     );
+    if (decision.shadow && answer) {
+      this.#mirror(decision, resolved, requestId, options, answer, false, inference.durationMs, {
+        totalMs: inference.durationMs,
+        tokens: inference.usage?.completion_tokens,
+        usd: inference.cost?.usd ?? 0,
+      });
+    }
     return result;
   }
 
@@ -311,7 +343,9 @@ export class InferenceService {
     fallsBack?: () => boolean,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const telemetry = this.#startTelemetry(client, resolved, decision, true);
-    return client.stream(resolved, {
+    // A stream a rollout routed is put back together as it passes, for its quality signals.
+    const collector = decision.side ? new AnswerCollector() : undefined;
+    const stream = client.stream(resolved, {
       ...options,
       requestId,
       deadline,
@@ -340,6 +374,10 @@ export class InferenceService {
           canFallBack(decision, summary.error) &&
           fallsBack();
         if (continues) telemetry.fallback(decision.fallback!, summary.error);
+        const answer =
+          collector && summary.outcome === 'completed'
+            ? collector.answer(summary.finishReason)
+            : undefined;
         this.#ended(
           decision,
           telemetry,
@@ -360,10 +398,54 @@ export class InferenceService {
             outputTokens: summary.usage?.completion_tokens,
             attempts: summary.attempts,
             callerBudgets: options.timeouts,
+            ...(answer && { quality: qualityOf(resolved, answer), requestId }),
           },
         );
         if (!continues) options.onEnd?.(summary);
+        if (decision.shadow && answer) {
+          this.#mirror(
+            decision,
+            resolved,
+            requestId,
+            options,
+            answer,
+            true,
+            summary.timeToFirstChunkMs ?? summary.durationMs,
+            {
+              totalMs: summary.durationMs,
+              tokens: summary.usage?.completion_tokens,
+              usd: summary.cost?.usd ?? 0,
+            },
+          );
+        }
       },
+    });
+    return collector ? collected(stream, collector) : stream;
+  }
+
+  /** Hands a served stable call of the shadow cohort to the mirror (which returns at once). */
+  #mirror(
+    decision: RouteDecision,
+    request: ResolvedChatRequest,
+    requestId: string,
+    options: ChatCallOptions,
+    served: Answer,
+    streamed: boolean,
+    latencyMs: number,
+    facts: { totalMs: number; tokens?: number; usd: number },
+  ): void {
+    this.shadow.mirror({
+      phaseKey: decision.phaseKey!,
+      requestId,
+      request,
+      canaryModel: decision.shadow!,
+      streamed,
+      served,
+      servedLatencyMs: latencyMs,
+      servedTotalMs: facts.totalMs,
+      servedTokens: facts.tokens,
+      servedUsd: facts.usd,
+      excluded: options.shadow === false,
     });
   }
 
@@ -453,6 +535,17 @@ export class InferenceService {
 
   #requestId(options: ChatCallOptions): string {
     return options.requestId ?? currentRequestContext()?.requestId ?? requestIdFrom(undefined);
+  }
+}
+
+/** Passes a stream's chunks through, each also given to `collector`. */
+async function* collected(
+  stream: AsyncGenerator<ChatCompletionChunk, void, undefined>,
+  collector: AnswerCollector,
+): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+  for await (const chunk of stream) {
+    collector.add(chunk);
+    yield chunk;
   }
 }
 

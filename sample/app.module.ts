@@ -7,6 +7,7 @@ import { InferenceHealthIndicator } from 'nestjs-inference/terminus';
 import { ChatCompletionsController } from './chat-completions.controller.js';
 import { DashboardController } from './dashboard.controller.js';
 import { EmbeddingsController } from './embeddings.controller.js';
+import { FeedbackController } from './feedback.controller.js';
 import { HealthController } from './health.controller.js';
 import { inferenceConfig } from './inference.config.js';
 import { MetricsController } from './metrics.controller.js';
@@ -32,6 +33,7 @@ import { UsageLedger } from './usage-ledger.service.js';
     RecommendationsController,
     HealthController,
     RolloutController,
+    FeedbackController,
     MetricsController,
     DashboardController,
   ],

@@ -1,7 +1,7 @@
 import { registerAs } from '@nestjs/config';
 import type { InferenceModuleOptions } from 'nestjs-inference';
 import { prometheus } from './metrics.controller.js';
-import { parsePhases } from './rollout-phases.js';
+import { parsePhases, withShadowPhase } from './rollout-phases.js';
 import { rolloutStoreFrom } from './rollout-store.js';
 
 /**
@@ -13,7 +13,8 @@ import { rolloutStoreFrom } from './rollout-store.js';
  *
  * A rollout from `legacy` to `next` starts at boot (ROLLOUT_AUTOSTART=false turns that off),
  * sticky per `x-user-id`: ROLLOUT_PHASES (`1:15m,5:30m,25:1h,50:2h,100` by default),
- * ROLLOUT_INTERVAL_MS (60000), ROLLOUT_MIN_SAMPLES (100), and REDIS_URL to share it across
+ * ROLLOUT_INTERVAL_MS (60000), ROLLOUT_MIN_SAMPLES (100), ROLLOUT_SHADOW_PERCENT (a shadow phase
+ * first, for ROLLOUT_SHADOW_DURATION, 15m), and REDIS_URL to share it across
  * replicas. ROLLOUT_OVERRIDE_HEADER (a header name, or `true` for `x-inference-canary`) lets
  * testers force a side; it is off unless set.
  *
@@ -66,7 +67,11 @@ export const inferenceConfig = registerAs(
     canary: {
       stable: 'legacy',
       canary: 'next',
-      phases: parsePhases('ROLLOUT_PHASES', process.env.ROLLOUT_PHASES),
+      phases: withShadowPhase(
+        parsePhases('ROLLOUT_PHASES', process.env.ROLLOUT_PHASES),
+        process.env.ROLLOUT_SHADOW_PERCENT,
+        process.env.ROLLOUT_SHADOW_DURATION,
+      ),
       intervalMs: optionalInteger('ROLLOUT_INTERVAL_MS'),
       minSamples: optionalInteger('ROLLOUT_MIN_SAMPLES'),
       stickyKey: ['x-user-id'],

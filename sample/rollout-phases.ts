@@ -21,3 +21,31 @@ export function parsePhases(name: string, text: string | undefined): CanaryPhase
       : { weight: Number(weight), durationMs: Number(amount) * UNITS[unit!]! };
   });
 }
+
+/** The module's default phases, spelled out so a shadow phase can be put before them. */
+const DEFAULT_PHASES = '1:15m,5:30m,25:1h,50:2h,100';
+
+/**
+ * With `ROLLOUT_SHADOW_PERCENT` set, the rollout starts with a shadow phase: that share of the
+ * stable side's users is mirrored to the canary (no user is served by it) for
+ * `ROLLOUT_SHADOW_DURATION` (default 15m), and the shadow gate must pass before the first
+ * weighted phase.
+ */
+export function withShadowPhase(
+  phases: CanaryPhase[] | undefined,
+  percent: string | undefined,
+  duration: string | undefined,
+): CanaryPhase[] | undefined {
+  if (percent === undefined || percent.trim() === '') return phases;
+  const shadow = Number(percent);
+  if (!(shadow > 0 && shadow <= 100)) {
+    throw new Error(
+      `ROLLOUT_SHADOW_PERCENT must be a percentage above 0 and at most 100, such as 10; got '${percent}'.`,
+    );
+  }
+  const [shadowPhase] = parsePhases('ROLLOUT_SHADOW_DURATION', `0:${duration?.trim() || '15m'}`)!;
+  return [
+    { ...shadowPhase!, shadow },
+    ...(phases ?? parsePhases('ROLLOUT_PHASES', DEFAULT_PHASES)!),
+  ];
+}

@@ -2,8 +2,10 @@ import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs
 import {
   CanaryRollout,
   RolloutActionError,
+  ShadowMirror,
   type PhaseFigures,
   type RolloutReport,
+  type ShadowFigures,
 } from 'nestjs-inference';
 import { openAiException } from './rollout-access.js';
 import { RolloutAdminGuard, RolloutReadGuard } from './rollout-admin.guard.js';
@@ -16,9 +18,22 @@ interface ActionBody {
   salt?: unknown;
 }
 
+/** What `GET /rollout` says of mirroring: now, and as the last evaluation and the phase so far saw it. */
+interface ShadowSection {
+  /** The stable side's share mirrored now (0 outside shadow phases). */
+  percent: number;
+  /** Mirrored calls running on this replica, and its spend on them this clock hour. */
+  running: number;
+  spentThisHourUsd: number;
+  /** The comparisons the last evaluation was decided on (null before one). */
+  evaluated: ShadowFigures | null;
+  /** The current phase's comparisons so far (merged across replicas when a store is shared). */
+  live: ShadowFigures;
+}
+
 /**
  * The rollout from `legacy` to `next`: `GET /rollout` shows where it stands, with the figures of
- * the judge's last evaluation per side; `GET /rollout/figures` the current phase's so far;
+ * the judge's last evaluation per side and a `shadow` section; `GET /rollout/figures` the current phase's so far;
  * `GET /rollout/events` the last transitions; `POST /rollout/{start,pause,resume,advance,
  * rollback,promote}` move it. Errors are in OpenAI's shape. `RolloutAuthHook` authenticates
  * these routes before their bodies are parsed; the guards check again.
@@ -28,12 +43,25 @@ export class RolloutController {
   constructor(
     private readonly rollout: CanaryRollout,
     private readonly events: RolloutEventLog,
+    private readonly mirror: ShadowMirror,
   ) {}
 
   @Get()
   @UseGuards(RolloutReadGuard)
-  status(): Promise<RolloutReport> {
-    return this.rollout.report();
+  async status(): Promise<Omit<RolloutReport, 'shadow'> & { shadow: ShadowSection }> {
+    const report = await this.rollout.report();
+    const live = await this.rollout.figures();
+    const { shadow: evaluated, ...rest } = report;
+    return {
+      ...rest,
+      shadow: {
+        percent: this.rollout.shadowBps / 100,
+        running: this.mirror.running,
+        spentThisHourUsd: this.mirror.spentThisHour,
+        evaluated: evaluated ?? null,
+        live: live.shadow,
+      },
+    };
   }
 
   @Get('figures')

@@ -15,7 +15,9 @@ import type {
 import { faultOf, type CallerBudgets } from '../errors/index.js';
 import { INCOMPATIBLE, outcomeOf, SUCCESS } from './call-outcome.js';
 import { FastFailWindow } from './fast-fail.window.js';
-import { judge, type JudgeCriteria } from './judge.js';
+import { judge, zScore, type JudgeCriteria, type Verdict } from './judge.js';
+import { judgeShadow } from './shadow-gate.js';
+import { ShadowMetrics, type ShadowFigures, type ShadowSnapshot } from './shadow-metrics.js';
 import { RolloutActionError, type RolloutAction } from './rollout-action.error.js';
 import type { RolloutEvent, RolloutListener } from './rollout-events.js';
 import type { RolloutReport } from './rollout-report.js';
@@ -42,6 +44,13 @@ interface PhaseMetrics {
   key: string;
   stable: SideMetrics;
   canary: SideMetrics;
+  shadow: ShadowMetrics;
+}
+
+interface PhaseDocument {
+  stable: SideSnapshot;
+  canary: SideSnapshot;
+  shadow?: ShadowSnapshot;
 }
 
 /** A phase's figures as this replica can see them: every replica's added up, or its own. */
@@ -50,6 +59,7 @@ export interface PhaseFigures {
   replicas: number;
   stable: SideFigures;
   canary: SideFigures;
+  shadow: ShadowFigures;
 }
 
 /** What the service tells the rollout of a call, besides its outcome. */
@@ -91,6 +101,8 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
   /** The round running now: a new one never starts before it ends, however long it takes. */
   #running: Promise<void> | undefined;
   #stopped = false;
+  /** Recent calls by request id: the side and phase that served them, for business feedback. */
+  readonly #served = new Map<string, { side: 'stable' | 'canary'; key: string }>();
 
   constructor(
     @Inject(INFERENCE_OPTIONS) private readonly options: ResolvedInferenceOptions,
@@ -106,7 +118,11 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
     this.#metricsTtlMs = 2 * longestPhaseMs + (canary?.staleAfterMs ?? 0);
     if (canary) {
       this.#machine = new RolloutMachine(canary);
-      this.#criteria = { minSamples: canary.minSamples, ...canary.thresholds };
+      this.#criteria = {
+        minSamples: canary.minSamples,
+        ...canary.thresholds,
+        feedback: canary.feedback,
+      };
       this.#fastFail = canary.fastFail && new FastFailWindow(canary.fastFail);
       this.#webhook = canary.webhook && new RolloutWebhook(canary.webhook, this.#logger);
     }
@@ -147,6 +163,38 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
       this.#options !== undefined &&
       this.options.clock.now() - this.#readAt > this.#options.staleAfterMs
     );
+  }
+
+  /**
+   * The stable side's share mirrored to the canary now, in basis points: the phase's `shadow`
+   * while the rollout progresses on fresh state; 0 otherwise (paused, stale, fast-failed).
+   */
+  get shadowBps(): number {
+    const state = this.#state;
+    if (state.status !== 'progressing' && state.status !== 'hold') return 0;
+    if (this.stale || this.#fastFailedRollout === state.rolloutId) return 0;
+    return this.#options?.phases[state.phase]?.shadowBps ?? 0;
+  }
+
+  /** The shadow figures of the phase `phaseKey`, while it is the current one. */
+  shadowMetrics(phaseKey: string | undefined): ShadowMetrics | undefined {
+    const metrics = this.#metrics;
+    return phaseKey !== undefined && metrics?.key === phaseKey ? metrics.shadow : undefined;
+  }
+
+  /**
+   * Business feedback on a call: attached to the side that served it, in the phase it was served
+   * in. False when the call is unknown (not routed by the rollout, too old, or a fallback), its
+   * phase is over, or the value is not a finite number or a boolean.
+   */
+  feedback(requestId: string, name: string, value: number | boolean): boolean {
+    const served = this.#served.get(requestId);
+    const number = typeof value === 'boolean' ? Number(value) : value;
+    if (!served || typeof name !== 'string' || name === '' || !Number.isFinite(number))
+      return false;
+    const metrics = this.#metrics;
+    if (metrics?.key !== served.key) return false;
+    return metrics[served.side].addFeedback(name, number);
   }
 
   /** The key figures of the current phase are filed under; undefined when calls are not judged. */
@@ -218,12 +266,23 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
       return;
     }
     metrics[side].record(outcome, latencyMs, costUsd, call);
+    if (call?.requestId !== undefined && outcome === SUCCESS)
+      this.#remember(call.requestId, side, phaseKey);
     if (
       side === 'canary' &&
       this.#fastFail?.record(outcome !== SUCCESS, this.options.clock.now())
     ) {
       this.#onFastFail();
     }
+  }
+
+  /** Keeps a bounded map of recent calls (oldest forgotten first). */
+  #remember(requestId: string, side: 'stable' | 'canary', key: string): void {
+    const served = this.#served;
+    served.delete(requestId);
+    served.set(requestId, { side, key });
+    if (served.size > this.#options!.feedback.maxTracked)
+      served.delete(served.keys().next().value!);
   }
 
   /** A canary-side call served by stable because its model has no equivalent on the canary. */
@@ -306,7 +365,30 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
       replicas: merged?.replicas ?? 1,
       stable: (metrics?.stable ?? empty).figures(this.#options?.thresholds.maxP99Ms),
       canary: (metrics?.canary ?? empty).figures(this.#options?.thresholds.maxP99Ms),
+      shadow: (metrics?.shadow ?? new ShadowMetrics()).figures(this.#z),
     };
+  }
+
+  /** The two-sided z of the shadow figures' intervals, at the judge's confidence. */
+  get #z(): number {
+    return zScore(1 - (1 - (this.#options?.thresholds.confidence ?? 0.99)) / 2);
+  }
+
+  /** A shadow phase (no user on the canary) is judged by its gate; the others by the judge. */
+  #verdict(metrics: PhaseMetrics): Verdict {
+    const canary = this.#options!;
+    const phase = canary.phases[this.#state.phase];
+    if (phase && phase.weightBps === 0) {
+      if (!canary.shadow.gate) {
+        return {
+          kind: 'pass',
+          reasons: ['shadow phase: comparisons are reported, no gate is set'],
+        };
+      }
+      const z = zScore(canary.thresholds.confidence);
+      return judgeShadow(metrics.shadow, canary.shadow.gate, this.#criteria!, z);
+    }
+    return judge(metrics.canary, metrics.stable, this.#criteria!);
   }
 
   async #tick(): Promise<void> {
@@ -334,7 +416,7 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
         scope: 'local' as const,
         replicas: 1,
       };
-      const verdict = judge(merged.metrics.canary, merged.metrics.stable, this.#criteria!);
+      const verdict = this.#verdict(merged.metrics);
       const evaluation: RolloutEvaluation = {
         at: now,
         phase: this.#state.phase,
@@ -346,6 +428,10 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
           stable: merged.metrics.stable.figures(canary.thresholds.maxP99Ms),
           canary: merged.metrics.canary.figures(canary.thresholds.maxP99Ms),
         },
+        // Only a phase that mirrors has comparisons to report.
+        ...(canary.phases[this.#state.phase]?.shadowBps
+          ? { shadow: merged.metrics.shadow.figures(this.#z) }
+          : {}),
       };
       const change = this.#machine!.evaluated(this.#state, verdict, now);
       // The evaluation travels with the state, so each replica reports the one decided on.
@@ -416,7 +502,12 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
     this.#state = state;
     const key = `${state.rolloutId}:${state.phase}`;
     if (this.#metrics?.key !== key) {
-      this.#metrics = { key, stable: new SideMetrics(), canary: new SideMetrics() };
+      this.#metrics = {
+        key,
+        stable: new SideMetrics(),
+        canary: new SideMetrics(),
+        shadow: new ShadowMetrics(),
+      };
       this.#fastFail?.reset();
     }
   }
@@ -477,11 +568,13 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
       key: local.key,
       stable: new SideMetrics(),
       canary: new SideMetrics(),
+      shadow: new ShadowMetrics(),
     };
     for (const document of documents) {
-      const snapshot = JSON.parse(document) as { stable: SideSnapshot; canary: SideSnapshot };
+      const snapshot = JSON.parse(document) as PhaseDocument;
       merged.stable.merge(snapshot.stable);
       merged.canary.merge(snapshot.canary);
+      if (snapshot.shadow) merged.shadow.merge(snapshot.shadow);
     }
     return { metrics: merged, scope: 'merged', replicas: documents.length };
   }
@@ -503,6 +596,7 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
       stale: this.stale,
       leader: this.#leaseToken !== undefined,
       sides: evaluation?.sides ?? { stable: empty, canary: empty },
+      shadow: evaluation?.shadow && { ...evaluation.shadow, shadowPercent: this.shadowBps / 100 },
       lastVerdict: evaluation && {
         kind: evaluation.kind,
         reasons: evaluation.reasons,
@@ -526,6 +620,14 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
   }
 }
 
-function snapshotOf(metrics: PhaseMetrics): { stable: SideSnapshot; canary: SideSnapshot } {
-  return { stable: metrics.stable.snapshot(), canary: metrics.canary.snapshot() };
+function snapshotOf(metrics: PhaseMetrics): PhaseDocument {
+  const document: PhaseDocument = {
+    stable: metrics.stable.snapshot(),
+    canary: metrics.canary.snapshot(),
+  };
+  // Only phases that mirrored publish shadow figures: the document stays as small as before.
+  if (metrics.shadow.pairs > 0 || metrics.shadow.canary.calls > 0) {
+    document.shadow = metrics.shadow.snapshot();
+  }
+  return document;
 }

@@ -46,13 +46,14 @@ export class CanaryRouter extends InferenceRouter {
         : { provider: canary.stable, side: 'stable' };
     }
     const weightBps = this.rollout.weightBps;
+    const key = () => request.stickyKey ?? (request.headers && canary.stickyKey(request.headers));
     let toCanary: boolean;
     if (weightBps === 0 || weightBps === BUCKETS) {
       toCanary = weightBps === BUCKETS;
     } else {
-      const key = request.stickyKey ?? (request.headers && canary.stickyKey(request.headers));
-      const bucket = key
-        ? bucketOf(this.rollout.state.salt, key)
+      const sticky = key();
+      const bucket = sticky
+        ? bucketOf(this.rollout.state.salt, sticky)
         : Math.floor(this.options.random() * BUCKETS);
       toCanary = onCanary(bucket, weightBps);
     }
@@ -60,9 +61,27 @@ export class CanaryRouter extends InferenceRouter {
       this.rollout.recordIneligible(phaseKey);
       toCanary = false;
     }
-    return toCanary
-      ? { provider: canary.canary, side: 'canary', fallback: phaseKey && canary.stable, phaseKey }
-      : { provider: canary.stable, side: 'stable', phaseKey };
+    if (toCanary) {
+      return {
+        provider: canary.canary,
+        side: 'canary',
+        fallback: phaseKey && canary.stable,
+        phaseKey,
+      };
+    }
+    const shadowBps = phaseKey === undefined ? 0 : this.rollout.shadowBps;
+    const shadowModel = shadowBps > 0 ? this.#canaryModel(request.model, canary.canary) : undefined;
+    if (shadowModel !== undefined) {
+      // A cohort of its own (another salt), sticky like the canary's: the same users are mirrored.
+      const sticky = key();
+      const bucket = sticky
+        ? bucketOf(`${this.rollout.state.salt}:shadow`, sticky)
+        : Math.floor(this.options.random() * BUCKETS);
+      if (onCanary(bucket, shadowBps)) {
+        return { provider: canary.stable, side: 'stable', phaseKey, shadow: shadowModel };
+      }
+    }
+    return { provider: canary.stable, side: 'stable', phaseKey };
   }
 
   record(
@@ -83,6 +102,10 @@ export class CanaryRouter extends InferenceRouter {
     );
   }
 
+  override feedback(requestId: string, name: string, value: number | boolean): boolean {
+    return this.rollout.feedback(requestId, name, value);
+  }
+
   /** true / false when the override header forces the canary / stable now; undefined otherwise. */
   #forced(request: RouteRequest): boolean | undefined {
     const header = this.rollout.settings!.overrideHeader;
@@ -96,7 +119,12 @@ export class CanaryRouter extends InferenceRouter {
 
   /** Whether the canary has a declared name for the model the call names (or a default one). */
   #eligible(model: string | undefined, canary: string): boolean {
+    return this.#canaryModel(model, canary) !== undefined;
+  }
+
+  /** The canary's name for the model the call names (its default model when none). */
+  #canaryModel(model: string | undefined, canary: string): string | undefined {
     const named = model ?? this.options.providers.get(canary)?.defaultModel;
-    return named !== undefined && this.catalog.equivalent(named, canary) !== undefined;
+    return named === undefined ? undefined : this.catalog.equivalent(named, canary);
   }
 }

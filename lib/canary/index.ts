@@ -26,3 +26,19 @@ export type {
   SideSnapshot,
 } from './side-metrics.js';
 export { OUTCOME_CODES } from './call-outcome.js';
+export { QUALITY_SIGNALS, similarity } from './answer-quality.js';
+export type { Answer, AnswerQuality, QualitySignal } from './answer-quality.js';
+export { ShadowMirror } from './shadow.mirror.js';
+export type { ShadowJob } from './shadow.mirror.js';
+export { ShadowMetrics, SHADOW_SKIPS } from './shadow-metrics.js';
+export type {
+  Estimate,
+  ShadowFigures,
+  ShadowPairObservation,
+  ShadowSkip,
+  ShadowSnapshot,
+} from './shadow-metrics.js';
+export { judgeShadow } from './shadow-gate.js';
+export type { ShadowGateCriteria } from './shadow-gate.js';
+export type { FeedbackCriteria } from './judge.js';
+export type { FeedbackFigures, QualityFigures } from './side-metrics.js';

@@ -27,6 +27,11 @@ export interface RouteDecision {
   phaseKey?: string;
   /** Set on a fallback: the failed call it serves instead, and that call's error. */
   fallbackFrom?: { provider: string; error: unknown };
+  /**
+   * A stable call in the shadow cohort: the canary's name for its model. Once its answer is
+   * served, it is mirrored to the canary (`canary.shadow`) and the two answers compared.
+   */
+  shadow?: string;
 }
 
 /** What the service tells the router of a call when it ends, besides its outcome. */
@@ -53,4 +58,12 @@ export abstract class InferenceRouter {
     costUsd?: number,
     call?: CallRecord,
   ): void;
+
+  /**
+   * Business feedback on a call this router routed (`InferenceService.feedback`); true when it
+   * was attached to the side that served it. This base class keeps none.
+   */
+  feedback(_requestId: string, _name: string, _value: number | boolean): boolean {
+    return false;
+  }
 }

@@ -1,4 +1,20 @@
-import type { LatencyMeasure, SideFigures, SideMetrics } from './side-metrics.js';
+import { QUALITY_SIGNALS } from './answer-quality.js';
+import {
+  momentsFigures,
+  type LatencyMeasure,
+  type SideFigures,
+  type SideMetrics,
+} from './side-metrics.js';
+
+/** How business feedback is judged: each name canary against stable, on the calls each served. */
+export interface FeedbackCriteria {
+  /** Fewest values of a name on each side before it is judged. */
+  minSamples: number;
+  /** How much lower (a share of stable's mean) the canary's mean may be. */
+  maxRelativeDrop: number;
+  /** Names where a lower value is better (returns, complaints); by default higher is better. */
+  lowerIsBetter: readonly string[];
+}
 
 /**
  * What a healthy canary looks like next to stable, and how sure the judge must be before it
@@ -28,6 +44,13 @@ export interface JudgeCriteria {
    * share: a canary failing too is not blamed, the rollout pauses.
    */
   incidentFailureRate: number;
+  /**
+   * How much higher the canary's share of each quality signal (empty, truncated, filtered,
+   * invalid JSON, unparsable tool arguments) may be than stable's.
+   */
+  maxQualityRateIncrease: number;
+  /** Business feedback; not judged when undefined. */
+  feedback?: FeedbackCriteria;
   /** Opt-in absolute ceilings on the canary alone (off when undefined). */
   maxErrorRate?: number;
   minSuccessRate?: number;
@@ -82,6 +105,8 @@ export function judge(canary: SideMetrics, stable: SideMetrics, criteria: JudgeC
     ...rateBreaches(c, s, criteria, z),
     ...latencyBreaches(canary, stable, criteria, z),
     ...ceilingBreaches(c, criteria, z),
+    ...qualityBreaches(canary, stable, criteria, z),
+    ...feedbackBreaches(canary, stable, criteria, z),
   ].map((reason) => `canary ${reason}`);
   const stableFailing = incidentOf(s, criteria, z);
   // Failing calls on both sides point at something they share: an incident, not the canary.
@@ -176,6 +201,64 @@ function latencyBreaches(
       );
       break; // the median breached: p95 says nothing more
     }
+  }
+  return breaches;
+}
+
+/**
+ * Quality signals on served answers, each as the difference of shares canary − stable (of the
+ * answers it applies to: all, JSON requests, answers with tool calls), Newcombe as for errors.
+ */
+export function qualityBreaches(
+  canary: Pick<SideMetrics, 'quality'>,
+  stable: Pick<SideMetrics, 'quality'>,
+  criteria: Pick<JudgeCriteria, 'minSamples' | 'maxQualityRateIncrease' | 'confidence'>,
+  z: number,
+): string[] {
+  const breaches: string[] = [];
+  for (const signal of QUALITY_SIGNALS) {
+    const c = canary.quality(signal);
+    const s = stable.quality(signal);
+    if (c.base < criteria.minSamples || s.base < criteria.minSamples) continue;
+    const lower = newcombeLower(c.count, c.base, s.count, s.base, z);
+    if (lower <= criteria.maxQualityRateIncrease) continue;
+    breaches.push(
+      `${signal.replaceAll('_', ' ')} answers ${percent(c.count / c.base)} against stable's ${percent(s.count / s.base)}: at least ${points(lower)} higher at ${percent(criteria.confidence)} confidence, above the ${points(criteria.maxQualityRateIncrease)} allowed`,
+    );
+  }
+  return breaches;
+}
+
+/**
+ * Business feedback, name by name: the difference of means canary − stable with a normal
+ * (Welch) interval at the judge's confidence, blamed when even its best end is a drop larger
+ * than `maxRelativeDrop` of stable's mean.
+ */
+function feedbackBreaches(
+  canary: SideMetrics,
+  stable: SideMetrics,
+  criteria: JudgeCriteria,
+  z: number,
+): string[] {
+  const rules = criteria.feedback;
+  if (!rules) return [];
+  const breaches: string[] = [];
+  const stableMoments = stable.feedbackMoments();
+  for (const [name, moments] of canary.feedbackMoments()) {
+    const other = stableMoments.get(name);
+    if (!other) continue;
+    const c = momentsFigures(moments[0]!, moments[1]!, moments[2]!);
+    const s = momentsFigures(other[0]!, other[1]!, other[2]!);
+    if (c.count < rules.minSamples || s.count < rules.minSamples) continue;
+    const se = Math.sqrt((c.sd * c.sd) / c.count + (s.sd * s.sd) / s.count);
+    const lowerIsBetter = rules.lowerIsBetter.includes(name);
+    // The difference in the "worse" direction, at its most favourable end for the canary.
+    const worse = lowerIsBetter ? c.mean - s.mean - z * se : s.mean - c.mean - z * se;
+    const allowed = rules.maxRelativeDrop * Math.abs(s.mean);
+    if (worse <= allowed) continue;
+    breaches.push(
+      `feedback "${name}" averages ${round(c.mean)} against stable's ${round(s.mean)} (${c.count} and ${s.count} values): at least ${round(worse)} ${lowerIsBetter ? 'higher' : 'lower'} at ${percent(criteria.confidence)} confidence, beyond the ${percent(rules.maxRelativeDrop)} of stable's allowed`,
+    );
   }
   return breaches;
 }
@@ -296,15 +379,15 @@ export function zScore(confidence: number): number {
   );
 }
 
-function percent(share: number): string {
+export function percent(share: number): string {
   return `${(share * 100).toFixed(share < 0.1 ? 2 : 1)}%`;
 }
 
 /** A difference of shares, in percentage points. */
-function points(share: number): string {
+export function points(share: number): string {
   return `${(share * 100).toFixed(2)} points`;
 }
 
-function round(value: number): string {
+export function round(value: number): string {
   return value >= 100 ? String(Math.round(value)) : value.toPrecision(3);
 }

@@ -1,5 +1,6 @@
 import type { Verdict } from './judge.js';
 import type { RolloutStatus } from './rollout-state.js';
+import type { ShadowFigures } from './shadow-metrics.js';
 import type { SideFigures } from './side-metrics.js';
 
 /** The rollout as the status API shows it. */
@@ -25,6 +26,11 @@ export interface RolloutReport {
    * was decided on. `evaluation` says when, on which phase, and whether they were merged.
    */
   sides: { stable: SideFigures; canary: SideFigures };
+  /**
+   * The shadow comparisons the last evaluation saw (mirrored calls against the answers served),
+   * with `shadowPercent`, the stable side's share mirrored now; undefined without mirroring.
+   */
+  shadow?: ShadowFigures & { shadowPercent: number };
   /** The judge's last verdict, shared by every replica. */
   lastVerdict?: Verdict & { at: number };
   /** Where `sides` and `lastVerdict` come from. */

@@ -1,4 +1,5 @@
 import type { VerdictKind } from './judge.js';
+import type { ShadowFigures } from './shadow-metrics.js';
 import type { SideFigures } from './side-metrics.js';
 
 /**
@@ -24,6 +25,8 @@ export interface RolloutEvaluation {
   /** How many replicas' figures were merged (1 when local). */
   replicas: number;
   sides: { stable: SideFigures; canary: SideFigures };
+  /** The shadow comparisons of the phase (mirrored calls), when it mirrored any. */
+  shadow?: ShadowFigures;
 }
 
 /** The shared state of a rollout: what every replica routes by. Plain JSON, so a store can keep it. */

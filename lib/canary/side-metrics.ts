@@ -1,5 +1,11 @@
 import { LogHistogram } from '../stats/log-histogram.js';
 import {
+  QUALITY_SIGNALS,
+  SIGNAL_BASE,
+  type AnswerQuality,
+  type QualitySignal,
+} from './answer-quality.js';
+import {
   INCOMPATIBLE,
   isError,
   isProviderFailure,
@@ -16,6 +22,31 @@ export interface CallFacts {
   outputTokens?: number;
   /** Attempts made, the last included (retries show here, not in the call's outcome). */
   attempts?: number;
+  /** The answer's quality signals (successful calls the service could read). */
+  quality?: AnswerQuality;
+  /** The call's request id, so business feedback can find the side that served it. */
+  requestId?: string;
+}
+
+/** Most feedback names kept per side and phase: a name beyond them is ignored. */
+export const MAX_FEEDBACK_NAMES = 32;
+
+/** One feedback name's figures on one side: how many values, their mean and standard deviation. */
+export interface FeedbackFigures {
+  count: number;
+  mean: number;
+  sd: number;
+}
+
+/** Quality signals on one side's successful answers. */
+export interface QualityFigures {
+  /** Successful answers read. */
+  answers: number;
+  /** Of them, answers to requests asking for JSON, and answers with tool calls. */
+  json: number;
+  tools: number;
+  /** Answers showing each signal (signals never seen are left out). */
+  signals: Partial<Record<QualitySignal, number>>;
 }
 
 /** The latency measures the judge compares between the sides. */
@@ -36,6 +67,10 @@ export interface SideSnapshot {
   /** Canary calls served by stable because the model has no equivalent on the canary. */
   ineligible?: number;
   costUsd: number;
+  /** `[answers, json, tools, ...signal counts in QUALITY_SIGNALS order]`. */
+  quality?: number[];
+  /** Business feedback by name: `[count, sum, sum of squares]`. */
+  feedback?: Record<string, [number, number, number]>;
 }
 
 /** A latency measure's figures. */
@@ -84,6 +119,9 @@ export interface SideFigures {
   costUsd: number;
   /** `costUsd` per 1,000 judged calls: the figure to compare the two providers on. */
   costPer1000Requests: number;
+  quality: QualityFigures;
+  /** Business feedback attached to the side's calls (`feedback(requestId, name, value)`). */
+  feedback: Record<string, FeedbackFigures>;
 }
 
 /**
@@ -101,6 +139,9 @@ export class SideMetrics {
   #failedAttempts = 0;
   #ineligible = 0;
   #costUsd = 0;
+  /** `[answers, json, tools, ...signals]`, as in the snapshot. */
+  readonly #quality = new Float64Array(3 + QUALITY_SIGNALS.length);
+  readonly #feedback = new Map<string, Float64Array>();
 
   record(outcome: number, latencyMs: number, costUsd = 0, call?: CallFacts): void {
     this.#counts[outcome]! += 1;
@@ -110,6 +151,7 @@ export class SideMetrics {
     this.#failedAttempts +=
       outcome === SUCCESS || outcome === INCOMPATIBLE ? attempts - 1 : attempts;
     if (outcome !== SUCCESS) return;
+    if (call?.quality) this.#recordQuality(call.quality);
     this.#latency.record(latencyMs);
     if (call?.streamed) this.#firstChunk.record(latencyMs);
     else if (call?.outputTokens) this.#perOutputToken.record(latencyMs / call.outputTokens);
@@ -123,6 +165,24 @@ export class SideMetrics {
   /** A canary-side call served by stable: its model has no equivalent on the canary. */
   addIneligible(): void {
     this.#ineligible += 1;
+  }
+
+  /** One business outcome for a call this side served. False when too many names are kept. */
+  addFeedback(name: string, value: number): boolean {
+    return this.#addFeedback(name, 1, value, value * value);
+  }
+
+  /** How many answers (of the signal's base) were read, and how many showed the signal. */
+  quality(signal: QualitySignal): { base: number; count: number } {
+    const index = QUALITY_SIGNALS.indexOf(signal);
+    const base = SIGNAL_BASE[signal];
+    const total = this.#quality[base === 'all' ? 0 : base === 'json' ? 1 : 2]!;
+    return { base: total, count: this.#quality[3 + index]! };
+  }
+
+  /** Business feedback of one name: `[count, sum, sum of squares]`. */
+  feedbackMoments(): ReadonlyMap<string, Float64Array> {
+    return this.#feedback;
   }
 
   get calls(): number {
@@ -183,6 +243,13 @@ export class SideMetrics {
       failures,
       costUsd: this.#costUsd,
       costPer1000Requests: share(this.#costUsd, calls) * 1000,
+      quality: this.#qualityFigures(),
+      feedback: Object.fromEntries(
+        [...this.#feedback].map(([name, [count = 0, sum = 0, squares = 0]]) => [
+          name,
+          momentsFigures(count, sum, squares),
+        ]),
+      ),
     };
   }
 
@@ -195,6 +262,13 @@ export class SideMetrics {
       attempts: [this.#attempts, this.#failedAttempts],
       ineligible: this.#ineligible,
       costUsd: this.#costUsd,
+      quality: Array.from(this.#quality),
+      feedback: Object.fromEntries(
+        [...this.#feedback].map(([name, moments]) => [
+          name,
+          Array.from(moments) as [number, number, number],
+        ]),
+      ),
     };
   }
 
@@ -214,11 +288,57 @@ export class SideMetrics {
     if (failedAttempts > 0) this.#failedAttempts += failedAttempts;
     if ((snapshot.ineligible ?? 0) > 0) this.#ineligible += snapshot.ineligible!;
     if (snapshot.costUsd > 0) this.#costUsd += snapshot.costUsd;
+    const quality = snapshot.quality ?? [];
+    for (let i = 0; i < Math.min(quality.length, this.#quality.length); i++) {
+      if (quality[i]! > 0) this.#quality[i]! += quality[i]!;
+    }
+    for (const [name, [count, sum, squares]] of Object.entries(snapshot.feedback ?? {})) {
+      this.#addFeedback(name, count, sum, squares);
+    }
+  }
+
+  #recordQuality(quality: AnswerQuality): void {
+    const counts = this.#quality;
+    counts[0]! += 1;
+    if (quality.json) counts[1]! += 1;
+    if (quality.tools) counts[2]! += 1;
+    for (let flags = quality.flags, i = 0; flags !== 0; flags >>>= 1, i++) {
+      if (flags & 1) counts[3 + i]! += 1;
+    }
+  }
+
+  #qualityFigures(): QualityFigures {
+    const counts = this.#quality;
+    const signals: Partial<Record<QualitySignal, number>> = {};
+    QUALITY_SIGNALS.forEach((signal, i) => {
+      if (counts[3 + i]! > 0) signals[signal] = counts[3 + i]!;
+    });
+    return { answers: counts[0]!, json: counts[1]!, tools: counts[2]!, signals };
+  }
+
+  #addFeedback(name: string, count: number, sum: number, squares: number): boolean {
+    let moments = this.#feedback.get(name);
+    if (!moments) {
+      if (this.#feedback.size >= MAX_FEEDBACK_NAMES) return false;
+      this.#feedback.set(name, (moments = new Float64Array(3)));
+    }
+    moments[0]! += count;
+    moments[1]! += sum;
+    moments[2]! += squares;
+    return true;
   }
 
   #sketch(measure: LatencyMeasure): LogHistogram {
     return measure === 'firstChunk' ? this.#firstChunk : this.#perOutputToken;
   }
+}
+
+/** Count, mean and sample standard deviation from a count, a sum and a sum of squares. */
+export function momentsFigures(count: number, sum: number, squares: number): FeedbackFigures {
+  if (count === 0) return { count: 0, mean: 0, sd: 0 };
+  const mean = sum / count;
+  const variance = count > 1 ? Math.max(0, (squares - count * mean * mean) / (count - 1)) : 0;
+  return { count, mean, sd: Math.sqrt(variance) };
 }
 
 function latencyFigures(sketch: LogHistogram): LatencyFigures {

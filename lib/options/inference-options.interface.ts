@@ -2,6 +2,8 @@ import type { Clock } from '../client/clock.js';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RolloutStore } from '../canary/rollout.store.js';
+import type { Answer } from '../canary/answer-quality.js';
+import type { ChatCompletionRequest } from '../client/chat.types.js';
 import type { InferenceErrorOptions } from '../errors/to-http-exception.js';
 import type { CALL_TIMEOUT_FIELDS } from './option.defaults.js';
 
@@ -163,10 +165,78 @@ export interface ShutdownOptions {
 
 /** One step of a rollout: the canary's share of traffic, and how long it runs before the next. */
 export interface CanaryPhase {
-  /** Percent of sticky keys sent to the canary, in 0.01 steps (1 = 1%). */
+  /**
+   * Percent of sticky keys sent to the canary, in 0.01 steps (1 = 1%). 0 only in a shadow
+   * phase (`shadow` set): no user is served by the canary.
+   */
   weight: number;
   /** How long the phase runs before the judge may advance it. Omit on a final 100% phase. */
   durationMs?: number;
+  /**
+   * Percent of the stable side's sticky keys whose calls are mirrored to the canary after their
+   * answer was served (see `canary.shadow`). Default 0.
+   */
+  shadow?: number;
+}
+
+/** A mirrored call and the answer served for it, for a comparator of your own. */
+export interface ShadowPair {
+  request: ChatCompletionRequest;
+  /** The text, finish reason and tool calls of the answer served (stable) and of the canary's. */
+  served: Answer;
+  canary: Answer;
+}
+
+/**
+ * How the canary is mirrored in shadow phases: bounded in concurrency and spend, off the
+ * request path, cancelled when the app starts to drain, its cost counted apart.
+ */
+export interface CanaryShadowOptions {
+  /** Mirrored calls running at once on this replica; a call beyond it is not mirrored. Default 4. */
+  maxConcurrent?: number;
+  /** Spend on mirrored calls per clock hour on this replica, from the canary's prices. Default 1 ($). */
+  maxUsdPerHour?: number;
+  /** Do not mirror requests that offer tools (a tool call may act). Default true. */
+  excludeTools?: boolean;
+  /**
+   * Share of mirrored calls also asked of stable again, to learn how similar stable is to
+   * itself: the similarity the canary is held to. Default 0.2.
+   */
+  baselineShare?: number;
+  /** A mirrored call's total budget. Default 30,000 ms. */
+  timeoutMs?: number;
+  /** Your own comparison of a pair: a score in [0, 1] (or a boolean); averaged per phase. */
+  compare?: (pair: ShadowPair, signal: AbortSignal) => Promise<number | boolean>;
+  /** How long `compare` may take (then it counts as failed). Default 2,000 ms. */
+  compareTimeoutMs?: number;
+  /** `compare` calls running at once; a pair beyond it is not compared. Default 2. */
+  compareConcurrency?: number;
+  /**
+   * The gate a shadow phase (weight 0) must pass before any user is served, or `false` to only
+   * report. Default: on, with the margins below.
+   */
+  gate?: CanaryShadowGate | false;
+}
+
+export interface CanaryShadowGate {
+  /** Fewest compared pairs before the gate decides. Default: `canary.minSamples`. */
+  minPairs?: number;
+  /** How much lower the canary's mean similarity may be than stable's with itself. Default 0.1. */
+  maxSimilarityDrop?: number;
+  /** Stable-with-itself pairs needed before similarity is judged. Default 20. */
+  minBaselinePairs?: number;
+}
+
+/** How business feedback (`feedback(requestId, name, value)`) is judged. */
+export interface CanaryFeedbackOptions {
+  /** Fewest values of a name on each side before it is judged. Default: `canary.minSamples`. */
+  minSamples?: number;
+  /** How much lower than stable's (a share of its mean) the canary's mean may be. Default 0.05. */
+  maxRelativeDrop?: number;
+  /** Names where lower is better (returns, complaints). Default none: higher is better. */
+  lowerIsBetter?: string[];
+  /** Recent request ids remembered so feedback finds the side that served them. Default 100,000. */
+  maxTracked?: number;
 }
 
 /**
@@ -195,6 +265,13 @@ export interface CanaryThresholds {
   incidentFailureRate: number;
   /** One-sided confidence needed to call a threshold breached. Default 0.99. */
   confidence: number;
+  /**
+   * How much higher the canary's share of each quality signal may be than stable's: empty
+   * answers, `finish_reason` length or content_filter, invalid JSON for JSON requests, tool
+   * arguments that do not parse. Default 0.015 (1.5 points: at 1 point, the Monte Carlo
+   * falsely rolls back 0.9% of rollouts on quality alone).
+   */
+  maxQualityRateIncrease: number;
   /** Opt-in absolute ceiling on the canary's error rate (provider faults). Off by default. */
   maxErrorRate?: number;
   /** Opt-in absolute floor on the canary's success rate. Off by default. */
@@ -270,4 +347,8 @@ export interface CanaryOptions {
   /** A replica whose last good read of the state is older than this sends every call to stable. Default 3 × syncIntervalMs. */
   staleAfterMs?: number;
   webhook?: CanaryWebhookOptions;
+  /** Mirroring in shadow phases (phases with `shadow` set). */
+  shadow?: CanaryShadowOptions;
+  /** Business feedback in the judge. */
+  feedback?: CanaryFeedbackOptions;
 }

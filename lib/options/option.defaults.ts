@@ -73,7 +73,22 @@ export const DEFAULT_THRESHOLDS: Readonly<CanaryThresholds> = {
   maxIncompatibleRate: 0.01,
   incidentFailureRate: 0.05,
   confidence: 0.99,
+  maxQualityRateIncrease: 0.015,
 };
+
+export const DEFAULT_SHADOW = {
+  maxConcurrent: 4,
+  maxUsdPerHour: 1,
+  excludeTools: true,
+  baselineShare: 0.2,
+  timeoutMs: 30_000,
+  compareTimeoutMs: 2_000,
+  compareConcurrency: 2,
+  maxSimilarityDrop: 0.1,
+  minBaselinePairs: 20,
+};
+
+export const DEFAULT_FEEDBACK = { maxRelativeDrop: 0.05, maxTracked: 100_000 };
 
 /** Threshold fields that have no default: set, they add an absolute ceiling. */
 export const OPTIONAL_THRESHOLDS = ['maxErrorRate', 'minSuccessRate', 'maxP99Ms'] as const;

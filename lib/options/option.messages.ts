@@ -63,8 +63,17 @@ export const OptionMessages = {
     `${path} must be a number between 0.5 and 0.9999 (0.95 is 95%), got ${describe(value)}.`,
   noPhases: (path: string) =>
     `${path} is empty. Give at least one phase, for example [{ weight: 5, durationMs: 600000 }].`,
+  shadowNeedsDuration: (path: string) =>
+    `${path} must be set on a shadow phase (weight 0): it says how long the canary is compared before users are served, for example durationMs: 900000.`,
+  zeroWeightWithoutShadow: (path: string) =>
+    `${path} is 0 but the phase has no shadow share: a phase with weight 0 must set shadow (a percentage above 0), or give the canary a weight above 0.`,
+  badShadowShare: (path: string, value: unknown) =>
+    `${path} must be a percentage from 0 to 100, in 0.01 steps (10 mirrors 10% of the stable side's keys), got ${describe(value)}.`,
+  notAPrice: (path: string, value: unknown) =>
+    `${path} must be an amount in US dollars ≥ 0 (0 stops mirroring), got ${describe(value)}.`,
+  notNames: (path: string) => `${path} must be an array of feedback names (strings).`,
   badPhaseWeight: (path: string, value: unknown) =>
-    `${path} must be a percentage above 0 and at most 100, in 0.01 steps, got ${describe(value)}.`,
+    `${path} must be a percentage above 0 (0 only with shadow) and at most 100, in 0.01 steps, got ${describe(value)}.`,
   phasesNotIncreasing: (path: string) =>
     `${path} must be larger than the weight of the phase before it: weights only grow.`,
   phaseNeedsDuration: (path: string) =>

@@ -4,12 +4,18 @@ import type { CanaryFastFailOptions, CanaryThresholds } from './inference-option
 import {
   DEFAULT_CANARY,
   DEFAULT_FAST_FAIL,
+  DEFAULT_FEEDBACK,
+  DEFAULT_SHADOW,
   DEFAULT_PHASES,
   DEFAULT_THRESHOLDS,
   OPTIONAL_THRESHOLDS,
 } from './option.defaults.js';
 import { OptionMessages as M } from './option.messages.js';
-import type { ResolvedCanaryOptions, ResolvedPhase } from './resolved-options.interface.js';
+import type {
+  ResolvedCanaryOptions,
+  ResolvedPhase,
+  ResolvedShadowOptions,
+} from './resolved-options.interface.js';
 import {
   boundedInteger,
   checkKeys,
@@ -39,6 +45,19 @@ const CANARY_KEYS = [
   'syncIntervalMs',
   'staleAfterMs',
   'webhook',
+  'shadow',
+  'feedback',
+] as const;
+const SHADOW_KEYS = [
+  'maxConcurrent',
+  'maxUsdPerHour',
+  'excludeTools',
+  'baselineShare',
+  'timeoutMs',
+  'compare',
+  'compareTimeoutMs',
+  'compareConcurrency',
+  'gate',
 ] as const;
 const STORE_METHODS = ['read', 'write', 'acquireLease', 'publishMetrics', 'readMetrics'] as const;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
@@ -146,6 +165,12 @@ export function resolveCanary(
     problems,
   );
   const webhook = resolveWebhook(value.webhook, problems);
+  const shadow = resolveShadow(value.shadow, minSamples ?? DEFAULT_CANARY.minSamples, problems);
+  const feedback = resolveFeedback(
+    value.feedback,
+    minSamples ?? DEFAULT_CANARY.minSamples,
+    problems,
+  );
 
   if (problems.length > before) return undefined;
   return {
@@ -166,7 +191,135 @@ export function resolveCanary(
     syncIntervalMs: syncIntervalMs!,
     staleAfterMs: staleAfterMs!,
     webhook,
+    shadow: shadow!,
+    feedback: feedback!,
   };
+}
+
+function resolveShadow(
+  value: unknown,
+  minSamples: number,
+  problems: Problems,
+): ResolvedShadowOptions | undefined {
+  const path = 'canary.shadow';
+  const given = value ?? {};
+  if (!isDict(given)) {
+    problems.push(M.notAnObject(path));
+    return undefined;
+  }
+  checkKeys(given, path, SHADOW_KEYS, problems);
+  const before = problems.length;
+  const maxConcurrent = integer(
+    given.maxConcurrent,
+    `${path}.maxConcurrent`,
+    DEFAULT_SHADOW.maxConcurrent,
+    1,
+    problems,
+  );
+  let maxUsdPerHour = DEFAULT_SHADOW.maxUsdPerHour;
+  if (given.maxUsdPerHour !== undefined) {
+    if (typeof given.maxUsdPerHour === 'number' && given.maxUsdPerHour >= 0) {
+      maxUsdPerHour = given.maxUsdPerHour;
+    } else {
+      problems.push(M.notAPrice(`${path}.maxUsdPerHour`, given.maxUsdPerHour));
+    }
+  }
+  if (given.excludeTools !== undefined && typeof given.excludeTools !== 'boolean') {
+    problems.push(M.notOneOf(`${path}.excludeTools`, given.excludeTools, ['true', 'false']));
+  }
+  let baselineShare = DEFAULT_SHADOW.baselineShare;
+  if (given.baselineShare !== undefined) {
+    const checked = share(given.baselineShare, `${path}.baselineShare`);
+    if (typeof checked === 'string') problems.push(checked);
+    else baselineShare = checked;
+  }
+  const timeoutMs = duration(
+    given.timeoutMs,
+    `${path}.timeoutMs`,
+    DEFAULT_SHADOW.timeoutMs,
+    problems,
+  );
+  if (given.compare !== undefined && typeof given.compare !== 'function') {
+    problems.push(M.notAFunction(`${path}.compare`));
+  }
+  const compareTimeoutMs = duration(
+    given.compareTimeoutMs,
+    `${path}.compareTimeoutMs`,
+    DEFAULT_SHADOW.compareTimeoutMs,
+    problems,
+  );
+  const compareConcurrency = integer(
+    given.compareConcurrency,
+    `${path}.compareConcurrency`,
+    DEFAULT_SHADOW.compareConcurrency,
+    1,
+    problems,
+  );
+  const gate =
+    given.gate === false
+      ? undefined
+      : resolveNumbers<{ minPairs: number; maxSimilarityDrop: number; minBaselinePairs: number }>(
+          given.gate,
+          `${path}.gate`,
+          {
+            minPairs: minSamples,
+            maxSimilarityDrop: DEFAULT_SHADOW.maxSimilarityDrop,
+            minBaselinePairs: DEFAULT_SHADOW.minBaselinePairs,
+          },
+          ['minPairs', 'maxSimilarityDrop', 'minBaselinePairs'],
+          problems,
+          (field, fieldPath, key) =>
+            key === 'maxSimilarityDrop'
+              ? share(field, fieldPath)
+              : boundedInteger(field, fieldPath, 1, 1_000_000),
+        );
+  if (problems.length > before) return undefined;
+  return {
+    maxConcurrent: maxConcurrent!,
+    maxUsdPerHour,
+    excludeTools: given.excludeTools !== false,
+    baselineShare,
+    timeoutMs: timeoutMs!,
+    compare: given.compare as ResolvedShadowOptions['compare'],
+    compareTimeoutMs: compareTimeoutMs!,
+    compareConcurrency: compareConcurrency!,
+    gate,
+  };
+}
+
+function resolveFeedback(
+  value: unknown,
+  minSamples: number,
+  problems: Problems,
+): ResolvedCanaryOptions['feedback'] | undefined {
+  const path = 'canary.feedback';
+  const given = value ?? {};
+  if (!isDict(given)) {
+    problems.push(M.notAnObject(path));
+    return undefined;
+  }
+  const { lowerIsBetter, ...numbers } = given;
+  const resolved = resolveNumbers<{
+    minSamples: number;
+    maxRelativeDrop: number;
+    maxTracked: number;
+  }>(
+    numbers,
+    path,
+    { minSamples, ...DEFAULT_FEEDBACK },
+    ['minSamples', 'maxRelativeDrop', 'maxTracked', 'lowerIsBetter'],
+    problems,
+    (field, fieldPath, key) =>
+      key === 'maxRelativeDrop'
+        ? share(field, fieldPath)
+        : boundedInteger(field, fieldPath, 1, 10_000_000),
+  );
+  const names = lowerIsBetter ?? [];
+  if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
+    problems.push(M.notNames(`${path}.lowerIsBetter`));
+    return undefined;
+  }
+  return resolved && { ...resolved, lowerIsBetter: names as string[] };
 }
 
 function providerName(
@@ -209,15 +362,31 @@ function resolvePhases(value: unknown, problems: Problems): ResolvedPhase[] | un
       ok = false;
       continue;
     }
-    checkKeys(phase, at, ['weight', 'durationMs'], problems);
+    checkKeys(phase, at, ['weight', 'durationMs', 'shadow'], problems);
+    const shadowBps = phase.shadow === undefined ? 0 : percentBps(phase.shadow);
+    if (shadowBps === undefined) {
+      problems.push(M.badShadowShare(`${at}.shadow`, phase.shadow));
+      ok = false;
+      continue;
+    }
     const weight = phase.weight;
     const weightBps = typeof weight === 'number' ? Math.round(weight * 100) : NaN;
+    if (weight === 0 && shadowBps === 0) {
+      problems.push(M.zeroWeightWithoutShadow(`${at}.weight`));
+      ok = false;
+      continue;
+    }
     if (
       typeof weight !== 'number' ||
-      !(weightBps > 0 && weightBps <= 10_000) ||
+      !(weightBps >= (shadowBps > 0 ? 0 : 1) && weightBps <= 10_000) ||
       Math.abs(weightBps - weight * 100) > 1e-6
     ) {
       problems.push(M.badPhaseWeight(`${at}.weight`, weight));
+      ok = false;
+      continue;
+    }
+    if (weightBps === 0 && phase.durationMs === undefined) {
+      problems.push(M.shadowNeedsDuration(`${at}.durationMs`));
       ok = false;
       continue;
     }
@@ -227,7 +396,7 @@ function resolvePhases(value: unknown, problems: Problems): ResolvedPhase[] | un
       ok = false;
     }
     if (weightBps === 10_000 && phase.durationMs === undefined) {
-      phases.push({ weightBps });
+      phases.push({ weightBps, ...(shadowBps > 0 ? { shadowBps } : {}) });
       continue;
     }
     if (phase.durationMs === undefined) {
@@ -241,7 +410,7 @@ function resolvePhases(value: unknown, problems: Problems): ResolvedPhase[] | un
       ok = false;
       continue;
     }
-    phases.push({ weightBps, durationMs });
+    phases.push({ weightBps, durationMs, ...(shadowBps > 0 ? { shadowBps } : {}) });
   }
   if (!ok) return undefined;
   // Promotion is the last step, whether or not the list spells out the final 100%.
@@ -375,6 +544,13 @@ function integer(
     return undefined;
   }
   return checked;
+}
+
+/** A percentage (0..100, 0.01 steps) in basis points; undefined when it is not one. */
+function percentBps(value: unknown): number | undefined {
+  if (typeof value !== 'number') return undefined;
+  const bps = Math.round(value * 100);
+  return bps >= 0 && bps <= 10_000 && Math.abs(bps - value * 100) <= 1e-6 ? bps : undefined;
 }
 
 function share(value: unknown, path: string): number | string {

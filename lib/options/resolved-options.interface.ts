@@ -3,6 +3,7 @@ import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RolloutStore } from '../canary/rollout.store.js';
 import type {
+  CanaryShadowOptions,
   CanaryFastFailOptions,
   CanaryThresholds,
   ModelPrice,
@@ -54,6 +55,8 @@ export interface ResolvedInferenceOptions {
 /** A rollout phase with its weight in basis points (10,000 = 100%). */
 export interface ResolvedPhase {
   weightBps: number;
+  /** The stable side's share mirrored to the canary, in basis points (0: none). */
+  shadowBps?: number;
   /** Undefined on the final 100% phase. */
   durationMs?: number;
 }
@@ -78,4 +81,23 @@ export interface ResolvedCanaryOptions {
   staleAfterMs: number;
   webhook:
     { url: URL; timeoutMs: number; retries: number; headers: Record<string, string> } | undefined;
+  shadow: ResolvedShadowOptions;
+  feedback: {
+    minSamples: number;
+    maxRelativeDrop: number;
+    lowerIsBetter: readonly string[];
+    maxTracked: number;
+  };
+}
+
+export interface ResolvedShadowOptions {
+  maxConcurrent: number;
+  maxUsdPerHour: number;
+  excludeTools: boolean;
+  baselineShare: number;
+  timeoutMs: number;
+  compare: CanaryShadowOptions['compare'];
+  compareTimeoutMs: number;
+  compareConcurrency: number;
+  gate: { minPairs: number; maxSimilarityDrop: number; minBaselinePairs: number } | undefined;
 }

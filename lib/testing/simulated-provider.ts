@@ -37,6 +37,12 @@ export interface SimulatedProviderOptions {
    * process (a local gateway, a load test) should keep few: each record holds a body.
    */
   keepRequests?: number;
+  /**
+   * Shares of answers (0..1, drawn per request) that are poor but well-formed: `invalidJson`
+   * (a JSON request gets unparsable text), `truncated` (`finish_reason: length`), `empty` (no
+   * text). A request asking for JSON (`response_format`) otherwise gets a JSON object.
+   */
+  answers?: { invalidJson?: number; truncated?: number; empty?: number };
 }
 
 export type RecordedOutcome = 'in-progress' | 'completed' | 'faulted' | 'aborted';
@@ -285,7 +291,7 @@ export class SimulatedProvider {
       );
     }
     record.fault = this.#nextFault();
-    const answer = new Answer(this.#options, body, record.seq);
+    const answer = new Answer(this.#options, body, record.seq, () => this.#random());
     await this.#answer(record, answer, request, response);
   }
 
@@ -463,10 +469,27 @@ class Answer {
     prompt_tokens_details?: { cached_tokens: number };
   };
   readonly #includeUsage: boolean;
+  readonly finishReason: string = 'stop';
 
-  constructor(options: SimulatedProviderOptions, body: Record<string, unknown>, seq: number) {
+  constructor(
+    options: SimulatedProviderOptions,
+    body: Record<string, unknown>,
+    seq: number,
+    random: () => number = Math.random,
+  ) {
     const count = options.chunks ?? 8;
     this.pieces = Array.from({ length: count }, (_, i) => `tok${i} `);
+    const poor = options.answers;
+    const format = (body.response_format as { type?: string } | undefined)?.type;
+    if (format === 'json_object' || format === 'json_schema') {
+      this.pieces[0] = `{"answer":"${this.pieces[0]}`;
+      if (!(poor?.invalidJson && random() < poor.invalidJson)) this.pieces[count - 1] += '"}';
+    }
+    if (poor?.truncated && random() < poor.truncated) {
+      this.pieces.length = Math.ceil(count / 2);
+      this.finishReason = 'length';
+    }
+    if (poor?.empty && random() < poor.empty) this.pieces.length = 0;
     this.model = typeof body.model === 'string' ? body.model : (options.model ?? 'sim-model');
     this.id = `chatcmpl-sim-${seq}`;
     const characters = JSON.stringify(body.messages).length;
@@ -494,7 +517,7 @@ class Answer {
         {
           index: 0,
           message: { role: 'assistant', content: this.pieces.join('') },
-          finish_reason: 'stop',
+          finish_reason: this.finishReason,
           logprobs: null,
         },
       ],
@@ -510,7 +533,7 @@ class Answer {
     const frames = this.pieces.map((piece, i) =>
       chunk(i === 0 ? { role: 'assistant', content: piece } : { content: piece }, null),
     );
-    frames.push(chunk({}, 'stop'));
+    frames.push(chunk({}, this.finishReason));
     if (this.#includeUsage) {
       frames.push(
         `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: this.#usage })}\n\n`,

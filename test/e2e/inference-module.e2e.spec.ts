@@ -15,6 +15,7 @@ import { ProviderRegistry } from '../../lib/client/provider.registry.js';
 import { InferenceRouter } from '../../lib/canary/inference.router.js';
 import { ModelCatalog } from '../../lib/model/model-catalog.js';
 import { InferenceTelemetry } from '../../lib/telemetry/inference.telemetry.js';
+import { ShadowMirror } from '../../lib/canary/shadow.mirror.js';
 
 let sim: SimulatedProvider;
 beforeAll(async () => {
@@ -112,6 +113,7 @@ describe('decorator metadata', () => {
       InferenceRouter,
       ModelCatalog,
       InferenceTelemetry,
+      ShadowMirror,
     ]);
   });
 });

@@ -1,12 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IDLE_STATE } from '../../lib/index.js';
+import { IDLE_STATE, QUALITY_SIGNALS, type CanaryPhase } from '../../lib/index.js';
 import { RedisRolloutStore } from '../../lib/redis/index.js';
 import { RedisServer } from '../support/redis-server.js';
 import { HEALTHY, RolloutSim, seededRandom } from '../support/rollout-sim.js';
 
 /** Two replicas of one app: each its own CanaryRollout and clock, one Redis between them. */
-function replicas(redis: RedisServer, prefix: string, options: { syncIntervalMs?: number } = {}) {
+function replicas(
+  redis: RedisServer,
+  prefix: string,
+  options: { syncIntervalMs?: number; phases?: CanaryPhase[] } = {},
+) {
   const replica = (seed: number) =>
     new RolloutSim(
       {
@@ -60,6 +64,51 @@ describe('a rollout shared by replicas through Redis (real redis-server)', () =>
     // One evaluation, reported alike by the replica that did not judge.
     expect(fromB.lastVerdict).toEqual(fromA.lastVerdict);
     expect(fromB.sides).toEqual(fromA.sides);
+  });
+
+  it('merges both replicas shadow pairs and quality signals, and judges the shadow gate on them', async () => {
+    const [a, b] = replicas(redis, 'shadow:', {
+      phases: [{ weight: 0, shadow: 10, durationMs: 3_600_000 }],
+    });
+    await a.start();
+    await a.rollout.tick();
+    await b.rollout.tick();
+    expect([b.status, b.rollout.weightBps, b.rollout.shadowBps]).toEqual(['progressing', 0, 1_000]);
+    const invalid = {
+      flags: 1 << QUALITY_SIGNALS.indexOf('invalid_json'),
+      json: true,
+      tools: false,
+    };
+    const ok = { flags: 0, json: true, tools: false };
+    // 60 pairs on each replica: neither alone has the 100 the gate needs; together they do.
+    for (const replica of [a, b]) {
+      const shadow = replica.rollout.shadowMetrics(replica.rollout.phaseKey)!;
+      for (let i = 0; i < 60; i++) {
+        shadow.record({
+          streamed: false,
+          servedLatencyMs: 400,
+          canaryLatencyMs: 300,
+          servedTotalMs: 400,
+          canaryTotalMs: 300,
+          servedUsd: 0.01,
+          canaryUsd: 0.001,
+          served: ok,
+          canary: i % 4 === 0 ? invalid : ok,
+          finishReasonsMatch: true,
+          similarity: 0.9,
+        });
+      }
+    }
+    await interval(b, a);
+    await b.rollout.tick();
+    const report = await b.rollout.report();
+    expect(report.evaluation).toMatchObject({ scope: 'merged', replicas: 2 });
+    expect(report.shadow).toMatchObject({ pairs: 120 });
+    expect(report.shadow!.quality.canary.signals).toEqual({ invalid_json: 30 });
+    expect(report.status).toBe('rolled_back');
+    expect(report.reason).toMatch(
+      /shadow gate: canary invalid json answers 25\.0% against stable's 0\.00%/,
+    );
   });
 
   it('carries an operator action taken on one replica to the other', async () => {

@@ -25,7 +25,7 @@ const badCanaries: [string, Record<string, unknown>, RegExp][] = [
   [
     'weight above 100',
     { phases: [{ weight: 120, durationMs: 1_000 }] },
-    /canary\.phases\[0\]\.weight must be a percentage above 0 and at most 100/,
+    /canary\.phases\[0\]\.weight must be a percentage above 0 \(0 only with shadow\) and at most 100/,
   ],
   [
     'weight finer than 0.01',
@@ -76,6 +76,56 @@ const badCanaries: [string, Record<string, unknown>, RegExp][] = [
   ],
   ['store without the methods', { store: {} }, /canary\.store must be a rollout store/],
   [
+    'weight 0 without shadow',
+    { phases: [{ weight: 0, durationMs: 1_000 }] },
+    /canary\.phases\[0\]\.weight is 0 but the phase has no shadow share/,
+  ],
+  [
+    'shadow phase without duration',
+    { phases: [{ weight: 0, shadow: 10 }] },
+    /canary\.phases\[0\]\.durationMs must be set on a shadow phase/,
+  ],
+  [
+    'shadow above 100',
+    { phases: [{ weight: 0, shadow: 150, durationMs: 1_000 }] },
+    /canary\.phases\[0\]\.shadow must be a percentage from 0 to 100/,
+  ],
+  [
+    'shadow concurrency 0',
+    { shadow: { maxConcurrent: 0 } },
+    /canary\.shadow\.maxConcurrent must be a positive integer/,
+  ],
+  [
+    'shadow spend cap negative',
+    { shadow: { maxUsdPerHour: -1 } },
+    /canary\.shadow\.maxUsdPerHour must be an amount in US dollars/,
+  ],
+  [
+    'shadow comparator not a function',
+    { shadow: { compare: 'yes' } },
+    /canary\.shadow\.compare must be a function/,
+  ],
+  [
+    'shadow gate similarity as a percentage',
+    { shadow: { gate: { maxSimilarityDrop: 10 } } },
+    /canary\.shadow\.gate\.maxSimilarityDrop must be a number between 0 and 1/,
+  ],
+  [
+    'unknown shadow option',
+    { shadow: { maxConcurent: 2 } },
+    /canary\.shadow\.maxConcurent is not a known option/,
+  ],
+  [
+    'feedback names not strings',
+    { feedback: { lowerIsBetter: [1] } },
+    /canary\.feedback\.lowerIsBetter must be an array of feedback names/,
+  ],
+  [
+    'feedback drop as a percentage',
+    { feedback: { maxRelativeDrop: 5 } },
+    /canary\.feedback\.maxRelativeDrop must be a number between 0 and 1/,
+  ],
+  [
     'webhook with a bad URL',
     { webhook: { url: 'not a url' } },
     /canary\.webhook\.url is not a valid URL/,
@@ -86,6 +136,24 @@ describe('canary options', () => {
   it.each(badCanaries)('rejects %s, naming the field', (_what, canary, message) => {
     expect(() => resolveInferenceOptions(withCanary(canary))).toThrow(InferenceOptionsError);
     expect(() => resolveInferenceOptions(withCanary(canary))).toThrow(message);
+  });
+
+  it('takes a shadow phase (weight 0) before the weighted ones, and shadow on any phase', () => {
+    const canary = resolveInferenceOptions(
+      withCanary({
+        phases: [
+          { weight: 0, shadow: 10, durationMs: 60_000 },
+          { weight: 5, shadow: 2.5, durationMs: 60_000 },
+        ],
+        shadow: { gate: false },
+      }),
+    ).canary!;
+    expect(canary.phases).toEqual([
+      { weightBps: 0, shadowBps: 1_000, durationMs: 60_000 },
+      { weightBps: 500, shadowBps: 250, durationMs: 60_000 },
+      { weightBps: 10_000 },
+    ]);
+    expect(canary.shadow.gate).toBeUndefined();
   });
 
   it('fills in the contract defaults, ending with 100%', () => {
@@ -117,6 +185,20 @@ describe('canary options', () => {
       maxIncompatibleRate: 0.01,
       incidentFailureRate: 0.05,
       confidence: 0.99,
+      maxQualityRateIncrease: 0.015,
+    });
+    expect(canary.shadow).toMatchObject({
+      maxConcurrent: 4,
+      maxUsdPerHour: 1,
+      excludeTools: true,
+      baselineShare: 0.2,
+      gate: { minPairs: 100, maxSimilarityDrop: 0.1, minBaselinePairs: 20 },
+    });
+    expect(canary.feedback).toEqual({
+      minSamples: 100,
+      maxRelativeDrop: 0.05,
+      lowerIsBetter: [],
+      maxTracked: 100_000,
     });
     expect(canary.stickyKey({ 'x-user-id': 'u-42' })).toBe('u-42');
     expect(canary.stickyKey({})).toBeUndefined();
