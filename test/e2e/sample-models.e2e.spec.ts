@@ -102,6 +102,7 @@ describe.each(Object.keys(adapters) as AdapterName[])(
             type: 'invalid_request_error',
             code: 'model_not_found',
             param: 'model',
+            request_id: response.headers.get('x-request-id'),
           },
         });
       },

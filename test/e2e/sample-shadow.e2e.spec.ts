@@ -78,9 +78,11 @@ describe('the sample with ROLLOUT_SHADOW_PERCENT: GET /rollout shadow section, P
       () => next.requests.filter((r) => r.path.endsWith('/chat/completions')).length === 5,
       'five mirrors',
     );
-    const report = (await (await fetch(`${url}/rollout`)).json()) as SampleReport;
-    expect(report).toMatchObject({ phase: 1, weightPercent: 0 });
-    expect(report.shadow).toMatchObject({ percent: 100, running: 0 });
+    // The mirrors reached next; wait for them to finish reading its answers.
+    const report = async () => (await (await fetch(`${url}/rollout`)).json()) as SampleReport;
+    await expect.poll(async () => (await report()).shadow.running).toBe(0);
+    expect(await report()).toMatchObject({ phase: 1, weightPercent: 0 });
+    expect((await report()).shadow).toMatchObject({ percent: 100, running: 0 });
     await waitFor(async () => {
       const live = ((await (await fetch(`${url}/rollout`)).json()) as SampleReport).shadow.live;
       return live.pairs === 5;
