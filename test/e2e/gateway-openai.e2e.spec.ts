@@ -1,49 +1,29 @@
-import type { INestApplication } from '@nestjs/common';
 import OpenAI, { APIError } from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatedProvider } from '../../lib/testing/index.js';
-import { AppModule } from '../../sample/app.module.js';
+import type { SimulatedProvider } from '../../lib/testing/index.js';
 import { configureGateway } from '../../sample/gateway-setup.js';
-import { adapters, startHttpApp, type AdapterName } from '../support/http-app.js';
-
-const ENV = [
-  'INFERENCE_BASE_URL',
-  'INFERENCE_API_KEY',
-  'CANARY_BASE_URL',
-  'CANARY_API_KEY',
-  'ROLLOUT_AUTOSTART',
-];
+import { adapters, type AdapterName } from '../support/http-app.js';
+import { startSampleApp, type SampleApp } from '../support/sample-app.js';
 
 describe.each(Object.keys(adapters) as AdapterName[])(
   'the sample as an OpenAI-compatible gateway on %s',
   (adapter) => {
+    let sample: SampleApp;
     let legacy: SimulatedProvider;
-    let next: SimulatedProvider;
-    let app: INestApplication;
     let url: string;
     let client: OpenAI;
 
     beforeAll(async () => {
-      legacy = await SimulatedProvider.start({ apiKey: 'sk-legacy', chunks: 3 });
-      next = await SimulatedProvider.start({ apiKey: 'sk-next', chunks: 3 });
-      Object.assign(process.env, {
-        INFERENCE_BASE_URL: legacy.baseUrl,
-        INFERENCE_API_KEY: 'sk-legacy',
-        CANARY_BASE_URL: next.baseUrl,
-        CANARY_API_KEY: 'sk-next',
-        ROLLOUT_AUTOSTART: 'false',
-      });
-      ({ app, url } = await startHttpApp(adapter, { imports: [AppModule] }, (created) =>
-        configureGateway(created, {}),
-      ));
+      sample = await startSampleApp(
+        adapter,
+        { ROLLOUT_AUTOSTART: 'false' },
+        { providers: { chunks: 3 }, configure: (app) => configureGateway(app, {}) },
+      );
+      ({ legacy, url } = sample);
       client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
     });
-    afterAll(async () => {
-      await app.close();
-      await Promise.all([legacy.close(), next.close()]);
-      for (const name of ENV) delete process.env[name];
-    });
+    afterAll(() => sample.close());
 
     const post = (path: string, body: string, headers: Record<string, string> = {}) =>
       request(`${url}${path}`, {

@@ -1,13 +1,9 @@
-import type { INestApplication } from '@nestjs/common';
 import OpenAI, { NotFoundError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatedProvider } from '../../lib/testing/index.js';
-import { AppModule } from '../../sample/app.module.js';
-import { adapters, startHttpApp, type AdapterName } from '../support/http-app.js';
+import { adapters, type AdapterName } from '../support/http-app.js';
+import { startSampleApp, type SampleApp } from '../support/sample-app.js';
 
 const ENV = {
-  INFERENCE_API_KEY: 'sk-legacy',
-  CANARY_API_KEY: 'sk-next',
   // A default model that nothing else names: the list must follow the configuration.
   CANARY_MODEL: 'deepseek-v3.2-exp',
   ROLLOUT_AUTOSTART: 'false',
@@ -16,31 +12,18 @@ const ENV = {
 describe.each(Object.keys(adapters) as AdapterName[])(
   'sample gateway models on %s, with the openai SDK',
   (adapter) => {
-    let legacy: SimulatedProvider;
-    let next: SimulatedProvider;
-    let app: INestApplication;
+    let sample: SampleApp;
     let url: string;
     let client: OpenAI;
     let startedAt: number;
 
     beforeAll(async () => {
-      legacy = await SimulatedProvider.start({ apiKey: 'sk-legacy' });
-      next = await SimulatedProvider.start({ apiKey: 'sk-next' });
-      Object.assign(process.env, ENV, {
-        INFERENCE_BASE_URL: legacy.baseUrl,
-        CANARY_BASE_URL: next.baseUrl,
-      });
       startedAt = Math.floor(Date.now() / 1000);
-      ({ app, url } = await startHttpApp(adapter, { imports: [AppModule] }));
+      sample = await startSampleApp(adapter, ENV);
+      ({ url } = sample);
       client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused-by-the-gateway', maxRetries: 0 });
     });
-    afterAll(async () => {
-      await app.close();
-      await Promise.all([legacy.close(), next.close()]);
-      for (const name of [...Object.keys(ENV), 'INFERENCE_BASE_URL', 'CANARY_BASE_URL']) {
-        delete process.env[name];
-      }
-    });
+    afterAll(() => sample.close());
 
     it('lists the logical models and each provider’s own, in OpenAI’s shape', async () => {
       const page = await client.models.list();

@@ -1,9 +1,7 @@
-import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatedProvider } from '../../lib/testing/index.js';
-import { AppModule } from '../../sample/app.module.js';
+import type { SimulatedProvider } from '../../lib/testing/index.js';
 import { withShadowPhase } from '../../sample/rollout-phases.js';
-import { startHttpApp } from '../support/http-app.js';
+import { startSampleApp, type SampleApp } from '../support/sample-app.js';
 import { waitFor } from '../support/wait-for.js';
 
 interface SampleReport {
@@ -21,36 +19,15 @@ const ENV = {
 };
 
 describe('the sample with ROLLOUT_SHADOW_PERCENT: GET /rollout shadow section, POST /feedback', () => {
-  let legacy: SimulatedProvider;
+  let sample: SampleApp;
   let next: SimulatedProvider;
-  let app: INestApplication;
   let url: string;
 
   beforeAll(async () => {
-    legacy = await SimulatedProvider.start({ apiKey: 'sk-legacy', chunks: 4 });
-    next = await SimulatedProvider.start({ apiKey: 'sk-next', chunks: 4 });
-    Object.assign(process.env, {
-      INFERENCE_BASE_URL: legacy.baseUrl,
-      INFERENCE_API_KEY: 'sk-legacy',
-      CANARY_BASE_URL: next.baseUrl,
-      CANARY_API_KEY: 'sk-next',
-      ...ENV,
-    });
-    ({ app, url } = await startHttpApp('express', { imports: [AppModule] }));
+    sample = await startSampleApp('express', ENV, { providers: { chunks: 4 } });
+    ({ next, url } = sample);
   });
-  afterAll(async () => {
-    await app?.close();
-    await Promise.all([legacy.close(), next.close()]);
-    for (const name of [
-      'INFERENCE_BASE_URL',
-      'INFERENCE_API_KEY',
-      'CANARY_BASE_URL',
-      'CANARY_API_KEY',
-      ...Object.keys(ENV),
-    ]) {
-      delete process.env[name];
-    }
-  });
+  afterAll(() => sample.close());
 
   const chat = (user: string) =>
     fetch(`${url}/v1/chat/completions`, {
