@@ -8,7 +8,8 @@ import { rolloutStoreFrom } from './rollout-store.js';
  * The gateway's providers, from the environment: `legacy` is the stable provider
  * (INFERENCE_*), `next` the one being migrated to (CANARY_*). Shutdown: READINESS_DELAY_MS
  * (default 5000), DRAIN_TIMEOUT_MS (default 30000), TERMINATION_GRACE_PERIOD_MS (optional: the
- * orchestrator's grace period, to warn when the drain could outlast it).
+ * orchestrator's grace period, to warn when the drain could outlast it), KEEP_ALIVE_TIMEOUT_MS
+ * (default 4000: the HTTP server's idle keep-alive timeout).
  *
  * A rollout from `legacy` to `next` starts at boot (ROLLOUT_AUTOSTART=false turns that off),
  * sticky per `x-user-id`: ROLLOUT_PHASES (`1:15m,5:30m,25:1h,50:2h,100` by default),
@@ -47,6 +48,7 @@ export const inferenceConfig = registerAs(
       readinessDelayMs: integer('READINESS_DELAY_MS', 5_000),
       drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', 30_000),
       terminationGracePeriodMs: optionalInteger('TERMINATION_GRACE_PERIOD_MS'),
+      keepAliveTimeoutMs: optionalInteger('KEEP_ALIVE_TIMEOUT_MS'),
     },
     canary: {
       stable: 'legacy',
