@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 const SIMULATIONS = 'test/unit/canary/monte-carlo.spec.ts';
+const KEEP_ALIVE_CALLERS = 'test/system/keep-alive-callers.system.spec.ts';
 
 export default defineConfig({
   // The sample imports the package by name, as users do; tests run it from source.
@@ -35,7 +36,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // CPU-bound simulations run first, on their own, so they cannot slow the timing-sensitive
-    // system tests (readiness within 10 ms of SIGTERM) on a small machine.
+    // system tests (readiness within 10 ms of SIGTERM) on a small machine. The keep-alive callers'
+    // repetitions (two replicas under load at a time) run last, on their own, for the same reason.
     projects: [
       {
         extends: true,
@@ -46,8 +48,16 @@ export default defineConfig({
         test: {
           name: 'suite',
           include: ['test/**/*.spec.ts'],
-          exclude: [SIMULATIONS],
+          exclude: [SIMULATIONS, KEEP_ALIVE_CALLERS],
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'keep-alive-callers',
+          include: [KEEP_ALIVE_CALLERS],
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -142,7 +142,12 @@ describe.each(['express', 'fastify'] as const)('connections during the drain, on
   it('a connection the kernel queued while the event loop was blocked as the readiness delay ended is served, not reset', async () => {
     let port: number;
     ({ app, port, provider } = await startApp(adapter, { readinessDelayMs: 200 }));
-    // A caller on another thread connects and sends a request while this thread is blocked.
+    const coordinator = app.get(ShutdownCoordinator);
+    const closing = app.close();
+    app = undefined;
+    await waitFor(() => coordinator.phase === 'readiness-delay', 'the readiness delay');
+    // A caller on another thread connects and sends a request while this thread is blocked,
+    // from before the delay's end until after it: the connection waits in the kernel's queue.
     const caller = new Worker(
       `const { connect } = require('node:net');
        const { parentPort, workerData } = require('node:worker_threads');
@@ -153,14 +158,11 @@ describe.each(['express', 'fastify'] as const)('connections during the drain, on
          socket.on('data', (data) => (text += data));
          socket.on('error', (error) => parentPort.postMessage('error ' + error.code));
          socket.on('close', () => parentPort.postMessage(text));
-       }, 100);`,
+       }, 50);`,
       { eval: true, workerData: { port, request: PING } },
     );
     const answer = new Promise<string>((resolve) => caller.once('message', resolve));
-    const closing = app.close();
-    app = undefined;
-    // Block from before the delay's end (200 ms) until after the caller has connected (~100 ms).
-    const until = Date.now() + 350;
+    const until = Date.now() + 400;
     while (Date.now() < until);
     await closing;
     expect(await answer).toMatch(/^HTTP\/1\.1 200 [\s\S]*\r\nconnection: close\r\n/i);
