@@ -201,9 +201,16 @@ export class ShutdownCoordinator
   }
 
   #abandon(): string[] {
+    const reason = this.#forced ? 'a second signal' : 'the drain deadline';
+    if (this.registry.size === 0) {
+      // Only idle keep-alive connections were left, their expiry not yet come.
+      this.#logger.warn(
+        `Shutdown: ${reason} ended the drain with nothing in flight and ${this.#gate?.openConnections ?? 0} idle connections open; closing them.`,
+      );
+      return [];
+    }
     const snapshots = this.registry.list();
     const ids = this.registry.abandon();
-    const reason = this.#forced ? 'a second signal' : 'the drain deadline';
     this.#logger.warn(
       `Shutdown: ${reason} ended the drain with ${ids.length} in flight; stopping their upstream calls.`,
     );

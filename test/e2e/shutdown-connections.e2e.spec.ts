@@ -199,15 +199,28 @@ describe.each(['express', 'fastify'] as const)('connections during the drain, on
     expect(coordinator.summary).toMatchObject({ rejected: 1, abandoned: 1 });
   });
 
-  it('warns at startup when an idle connection could outlive the drain', async () => {
+  it('warns at startup when an idle connection could outlive the drain; at the deadline it is closed', async () => {
     const logger = new CapturingLogger();
-    ({ app, provider } = await startApp(
+    let port: number;
+    ({ app, port, provider } = await startApp(
       adapter,
-      { idleConnections: 'expire', keepAliveTimeoutMs: 65_000, readinessDelayMs: 0 },
+      { idleConnections: 'expire', keepAliveTimeoutMs: 65_000, drainTimeoutMs: 300 },
       logger,
     ));
-    expect(logger.lines.filter((line) => line.startsWith('warn')).join('\n')).toMatch(
-      /an idle keep-alive connection lives 66000 ms \(shutdown\.keepAliveTimeoutMs \+ Node's 1 s\), longer than readinessDelayMs \+ drainTimeoutMs \(30000 ms\)/,
+    const warnings = () => logger.lines.filter((line) => line.startsWith('warn')).join('\n');
+    expect(warnings()).toMatch(
+      /an idle keep-alive connection lives 66000 ms \(shutdown\.keepAliveTimeoutMs \+ Node's 1 s\), longer than readinessDelayMs \+ drainTimeoutMs \(300 ms\)/,
     );
+    const coordinator = app.get(ShutdownCoordinator);
+    const idle = await connect(port);
+    expect(await idle.send(PING)).toMatch(/\r\nkeep-alive: timeout=65\r\n/i);
+    const closing = app.close();
+    app = undefined;
+    expect(await timed(closing)).toBeLessThan(300 + 300);
+    await idle.closed;
+    expect(warnings()).toMatch(
+      /the drain deadline ended the drain with nothing in flight and 1 idle connections open; closing them/,
+    );
+    expect(coordinator.summary).toMatchObject({ abandoned: 0 });
   });
 });
