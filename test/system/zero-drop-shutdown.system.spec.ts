@@ -61,11 +61,16 @@ describe.each(['express', 'fastify'] as const)(
       });
       const { url, port } = sample;
       const pool = newPool(url, 300);
-      const probes = newPool(url, 1);
+      // Probes with connections open in advance: from the signal on, each answer closes its own.
+      const probes = newPool(url, 8);
+      const probe = async (): Promise<number> => {
+        const response = await probes.request({ method: 'GET', path: '/health/ready' });
+        await response.body.dump();
+        return response.statusCode;
+      };
       // A keep-alive socket that is idle when the signal comes, and a request half sent.
       const usedIdle = await openSocket(port);
       expect(await usedIdle.send(rawRequest('GET', '/health/live'))).toMatch(/^HTTP\/1\.1 200 /);
-      await (await probes.request({ method: 'GET', path: '/health/ready' })).body.dump();
       const partial = await openSocket(port);
       partial.socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\n');
 
@@ -80,17 +85,15 @@ describe.each(['express', 'fastify'] as const)(
         '250 calls in flight',
         5_000,
       );
+      expect(await Promise.all(Array.from({ length: 8 }, probe))).toEqual(Array(8).fill(200));
 
       const signalledAt = Date.now();
       sample.kill('SIGTERM');
       let notReadyAt: number | undefined;
-      while (notReadyAt === undefined) {
-        const response = await probes.request({ method: 'GET', path: '/health/ready' });
-        await response.body.dump();
-        if (response.statusCode === 503) notReadyAt = Date.now();
-      }
+      while (notReadyAt === undefined) if ((await probe()) === 503) notReadyAt = Date.now();
       // Step 1: readiness fails at once.
       expect(notReadyAt - signalledAt).toBeLessThanOrEqual(10);
+      await probes.close();
 
       // Step 2: during the readiness delay, liveness and the routes answer as usual, on new
       // connections too, and every answer tells the client to leave its socket.
@@ -161,7 +164,7 @@ describe.each(['express', 'fastify'] as const)(
       expect(sample.output()).not.toMatch(/ERROR|ledger is closed/);
       expect(provider.aborted).toBe(0);
       expect(sample.output()).not.toContain(API_KEY);
-      await Promise.all([pool.close(), probes.close(), duringDelay.close()]);
+      await Promise.all([pool.close(), duringDelay.close()]);
     }, 30_000);
 
     it('at the drain deadline, ends open streams with a terminal event, aborts upstream and exits 75', async () => {
