@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 const SIMULATIONS = 'test/unit/canary/monte-carlo.spec.ts';
 /** Loads the sample for half a minute: run after the rest, so it cannot slow their timings. */
 const LOAD = 'test/system/sample-memory.system.spec.ts';
+const KEEP_ALIVE_CALLERS = 'test/system/keep-alive-callers.system.spec.ts';
 
 export default defineConfig({
   // The sample imports the package by name, as users do; tests run it from source.
@@ -37,7 +38,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // CPU-bound simulations run first, on their own, so they cannot slow the timing-sensitive
-    // system tests (readiness within 10 ms of SIGTERM) on a small machine.
+    // system tests (readiness within 10 ms of SIGTERM) on a small machine. The keep-alive callers'
+    // repetitions (two replicas under load at a time) run last, on their own, for the same reason.
     projects: [
       {
         extends: true,
@@ -48,13 +50,21 @@ export default defineConfig({
         test: {
           name: 'suite',
           include: ['test/**/*.spec.ts'],
-          exclude: [SIMULATIONS, LOAD],
+          exclude: [SIMULATIONS, LOAD, KEEP_ALIVE_CALLERS],
           sequence: { groupOrder: 1 },
         },
       },
       {
         extends: true,
         test: { name: 'load', include: [LOAD], sequence: { groupOrder: 2 } },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'keep-alive-callers',
+          include: [KEEP_ALIVE_CALLERS],
+          sequence: { groupOrder: 3 },
+        },
       },
     ],
   },

@@ -9,7 +9,8 @@ import { rolloutStoreFrom } from './rollout-store.js';
  * (INFERENCE_*), `next` the one being migrated to (CANARY_*). Shutdown: READINESS_DELAY_MS
  * (default 5000), DRAIN_TIMEOUT_MS (default 30000), ABANDON_GRACE_MS (default 1000),
  * TERMINATION_GRACE_PERIOD_MS (optional: the orchestrator's grace period, to warn when the
- * drain could outlast it).
+ * drain could outlast it), KEEP_ALIVE_TIMEOUT_MS (default 4000: the HTTP server's idle
+ * keep-alive timeout).
  *
  * A rollout from `legacy` to `next` starts at boot (ROLLOUT_AUTOSTART=false turns that off),
  * sticky per `x-user-id`: ROLLOUT_PHASES (`1:15m,5:30m,25:1h,50:2h,100` by default),
@@ -63,6 +64,7 @@ export const inferenceConfig = registerAs(
       drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', 30_000),
       abandonGraceMs: integer('ABANDON_GRACE_MS', 1_000),
       terminationGracePeriodMs: optionalInteger('TERMINATION_GRACE_PERIOD_MS'),
+      keepAliveTimeoutMs: optionalInteger('KEEP_ALIVE_TIMEOUT_MS'),
     },
     canary: {
       stable: 'legacy',

@@ -22,12 +22,14 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * or `app.close()`). It hooks the HTTP adapter's `beforeClose`, which Nest awaits before any
  * `onModuleDestroy`, so the drain ends before the app's own hooks run:
  *
- * 1. readiness fails at once; 2. the app serves normally for `readinessDelayMs`; 3. the listener
- * closes and idle sockets with it, later responses carry `Connection: close`, requests on old
- * sockets get 503; 4. it waits for in-flight requests, up to `drainTimeoutMs`; 5. at the deadline
- * the remaining upstream calls are stopped (open streams end with a terminal error event) and
- * after `abandonGraceMs` their sockets are destroyed; 6. Nest goes on with the app's hooks. A
- * second signal during the drain ends it at once (7), and one summary is logged and emitted (8).
+ * 1. readiness fails at once; 2. the app serves for `readinessDelayMs`, every response now with
+ * `Connection: close`; 3. the listener closes, open sockets are left alone; 4. it waits, up to
+ * `drainTimeoutMs`, until no request is in flight (a request that arrives on an old socket is
+ * served too) and every connection has closed (after its `Connection: close` answer, or idle at
+ * its keep-alive expiry); 5. at the deadline later requests get 503, the remaining upstream
+ * calls are stopped (open streams end with a terminal error event) and after `abandonGraceMs`
+ * the sockets left are destroyed; 6. Nest goes on with the app's hooks. A second signal during
+ * the drain ends it at once (7), and one summary is logged and emitted (8).
  */
 @Injectable()
 export class ShutdownCoordinator
@@ -81,7 +83,11 @@ export class ShutdownCoordinator
     this.#hooked = true;
     const server = adapter.getHttpServer() as Server | undefined;
     if (server && typeof server.closeIdleConnections === 'function') {
-      this.#gate = new HttpServerGate(server, this.registry, this.#options.retryAfterMs);
+      this.#gate = new HttpServerGate(server, this.registry, {
+        ...this.#options,
+        clock: this.#clock,
+      });
+      this.#warnIfIdleConnectionsOutlastDrain(this.#gate);
     }
     // Nest awaits the adapter's beforeClose() before it calls any onModuleDestroy hook.
     const beforeClose = adapter.beforeClose?.bind(adapter);
@@ -118,21 +124,22 @@ export class ShutdownCoordinator
     const startedAt = this.#clock.now();
     this.#listen();
     this.#enter('readiness-delay');
+    this.#gate?.beginDrain();
     this.#logger.log(
-      `Shutdown: readiness now fails; serving normally for ${this.#options.readinessDelayMs} ms so load balancers stop sending traffic (${this.registry.size} in flight).`,
+      `Shutdown: readiness now fails; serving for ${this.#options.readinessDelayMs} ms with Connection: close so load balancers and keep-alive clients leave (${this.registry.size} in flight).`,
     );
     const before = { ...this.registry.figures };
     await this.#sleep(this.#options.readinessDelayMs);
 
     const drainStartedAt = this.#clock.now();
     this.registry.stopAccepting();
-    this.#gate?.stopAccepting();
+    await this.#gate?.stopAccepting();
     this.#enter('draining');
     this.#logger.log(
-      `Shutdown: stopped accepting; draining ${this.registry.size} in flight (deadline ${this.#options.drainTimeoutMs} ms).`,
+      `Shutdown: stopped accepting; draining ${this.registry.size} in flight${this.#gate ? ` on ${this.#gate.openConnections} open connections` : ''} (deadline ${this.#options.drainTimeoutMs} ms).`,
     );
     const drained = await Promise.race([
-      this.registry.whenIdle().then(() => true),
+      this.#settled().then(() => true),
       this.#sleep(this.#options.drainTimeoutMs).then(() => false),
     ]);
     this.#wakeAll();
@@ -140,10 +147,10 @@ export class ShutdownCoordinator
     const abandonStartedAt = this.#clock.now();
     let abandonedIds: string[] = [];
     if (drained) {
-      this.#gate?.release();
       this.#logger.log(`Shutdown: drained in ${Math.round(abandonStartedAt - drainStartedAt)} ms.`);
     } else {
       this.#enter('abandoning');
+      this.#gate?.refuseFromNowOn();
       abandonedIds = this.#abandon();
       await Promise.race([this.registry.whenIdle(), this.#sleep(this.#options.abandonGraceMs)]);
       this.#wakeAll();
@@ -173,10 +180,37 @@ export class ShutdownCoordinator
     this.#emit({ type: 'summary', summary: this.#summary });
   }
 
+  /**
+   * Resolves when nothing is in flight and every connection has closed. A request may still
+   * arrive on an open connection while the drain waits for it to close: then it waits for that
+   * request too.
+   */
+  async #settled(): Promise<void> {
+    for (;;) {
+      await this.registry.whenIdle();
+      const gate = this.#gate;
+      if (!gate) return;
+      if (gate.openConnections > 0 && this.#options.idleConnections === 'expire') {
+        this.#logger.log(
+          `Shutdown: nothing in flight; waiting for ${gate.openConnections} idle keep-alive connections to close (within ${gate.idleExpiryMs} ms of their last response).`,
+        );
+      }
+      await gate.whenClosed();
+      if (this.registry.size === 0) return;
+    }
+  }
+
   #abandon(): string[] {
+    const reason = this.#forced ? 'a second signal' : 'the drain deadline';
+    if (this.registry.size === 0) {
+      // Only idle keep-alive connections were left, their expiry not yet come.
+      this.#logger.warn(
+        `Shutdown: ${reason} ended the drain with nothing in flight and ${this.#gate?.openConnections ?? 0} idle connections open; closing them.`,
+      );
+      return [];
+    }
     const snapshots = this.registry.list();
     const ids = this.registry.abandon();
-    const reason = this.#forced ? 'a second signal' : 'the drain deadline';
     this.#logger.warn(
       `Shutdown: ${reason} ended the drain with ${ids.length} in flight; stopping their upstream calls.`,
     );
@@ -246,6 +280,17 @@ export class ShutdownCoordinator
     this.#forced = true;
     this.#wakeAll();
   };
+
+  /** Idle connections that could outlive the deadline would be destroyed under their clients. */
+  #warnIfIdleConnectionsOutlastDrain(gate: HttpServerGate): void {
+    const { readinessDelayMs, drainTimeoutMs, idleConnections } = this.#options;
+    if (idleConnections !== 'expire' || gate.idleExpiryMs <= readinessDelayMs + drainTimeoutMs) {
+      return;
+    }
+    this.#logger.warn(
+      `shutdown: an idle keep-alive connection lives ${gate.idleExpiryMs} ms (shutdown.keepAliveTimeoutMs + Node's 1 s), longer than readinessDelayMs + drainTimeoutMs (${readinessDelayMs + drainTimeoutMs} ms): one still open at the deadline is destroyed while its client may be sending on it. Lower shutdown.keepAliveTimeoutMs or raise the drain.`,
+    );
+  }
 
   #warnIfOverGracePeriod(): void {
     const { terminationGracePeriodMs, readinessDelayMs, drainTimeoutMs, abandonGraceMs } =

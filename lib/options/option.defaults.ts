@@ -39,19 +39,31 @@ export const MAX_DURATION_MS = 86_400_000;
 export const MAX_RETRIES = 10;
 export const MAX_CONNECTIONS = 10_000;
 
-/** Shutdown defaults; the readiness delay is 0 under a test runner (`NODE_ENV=test`). */
+/**
+ * Shutdown defaults. Under a test runner (`NODE_ENV=test`) there is no readiness delay and idle
+ * connections are closed once nothing is in flight. The keep-alive timeout plus the 1 s Node
+ * waits beyond it fits within the readiness delay: every socket idle at the signal has expired
+ * by the time the listener closes.
+ */
 export function defaultShutdown(env: NodeJS.ProcessEnv = process.env): ShutdownOptions {
+  const testing = env.NODE_ENV === 'test';
   return {
-    readinessDelayMs: env.NODE_ENV === 'test' ? 0 : 5_000,
+    readinessDelayMs: testing ? 0 : 5_000,
     drainTimeoutMs: 30_000,
     abandonGraceMs: 1_000,
     secondSignal: 'force',
     abandonedExitCode: 75,
     retryAfterMs: 1_000,
+    keepAliveTimeoutMs: 4_000,
+    idleConnections: testing ? 'close' : 'expire',
   };
 }
 
 export const SECOND_SIGNAL_CHOICES = ['force', 'ignore'] as const;
+export const IDLE_CONNECTIONS_CHOICES = ['expire', 'close'] as const;
+
+/** Node writes the keep-alive hint in whole seconds: below 1 s it tells clients not to reuse. */
+export const MIN_KEEP_ALIVE_TIMEOUT_MS = 1_000;
 
 const MINUTE = 60_000;
 

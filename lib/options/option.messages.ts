@@ -26,6 +26,8 @@ export const OptionMessages = {
     `${path} must be a positive integer number of milliseconds, got ${describe(value)}.`,
   notNonNegativeInteger: (path: string, value: unknown) =>
     `${path} must be an integer ≥ 0, got ${describe(value)}.`,
+  keepAliveTooShort: (path: string, value: unknown) =>
+    `${path} must be an integer number of milliseconds ≥ 1000 (clients get the keep-alive timeout in whole seconds), got ${describe(value)}.`,
   tooLarge: (path: string, value: unknown, max: number) =>
     `${path} is ${describe(value)}, above the limit of ${max}. Lower it.`,
   exceedsTotal: (path: string, value: number, totalPath: string, total: number) =>

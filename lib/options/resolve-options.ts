@@ -12,10 +12,12 @@ import {
   DEFAULT_RETRY,
   DEFAULT_TIMEOUTS,
   defaultShutdown,
+  IDLE_CONNECTIONS_CHOICES,
   MAX_CONNECTIONS,
   MAX_DURATION_MS,
   MAX_RESPONSE_BYTES_LIMIT,
   MAX_RETRIES,
+  MIN_KEEP_ALIVE_TIMEOUT_MS,
   SECOND_SIGNAL_CHOICES,
 } from './option.defaults.js';
 import { OptionMessages as M } from './option.messages.js';
@@ -307,13 +309,17 @@ function fitTimeoutsToTotal(
 }
 
 function resolveShutdown(value: unknown, problems: Problems): ShutdownOptions | undefined {
-  const { secondSignal, ...defaults } = defaultShutdown();
-  const { secondSignal: givenSignal, ...given } = isDict(value) ? value : {};
-  const numbers = resolveNumbers<Omit<ShutdownOptions, 'secondSignal'>>(
+  const { secondSignal, idleConnections, ...defaults } = defaultShutdown();
+  const {
+    secondSignal: givenSignal,
+    idleConnections: givenIdle,
+    ...given
+  } = isDict(value) ? value : {};
+  const numbers = resolveNumbers<Omit<ShutdownOptions, 'secondSignal' | 'idleConnections'>>(
     isDict(value) ? given : value,
     'shutdown',
     defaults,
-    [...Object.keys(defaults), 'terminationGracePeriodMs', 'secondSignal'],
+    [...Object.keys(defaults), 'terminationGracePeriodMs', 'secondSignal', 'idleConnections'],
     problems,
     (field, path, key) => {
       if (key === 'abandonedExitCode') {
@@ -324,6 +330,10 @@ function resolveShutdown(value: unknown, problems: Problems): ShutdownOptions | 
       if (key === 'readinessDelayMs' || key === 'abandonGraceMs') {
         return boundedInteger(field, path, 0, MAX_DURATION_MS);
       }
+      if (key === 'keepAliveTimeoutMs') {
+        const ok = typeof field === 'number' && field >= MIN_KEEP_ALIVE_TIMEOUT_MS;
+        return ok ? positiveDuration(field, path) : M.keepAliveTooShort(path, field);
+      }
       return positiveDuration(field, path);
     },
   );
@@ -331,10 +341,15 @@ function resolveShutdown(value: unknown, problems: Problems): ShutdownOptions | 
     problems.push(M.notOneOf('shutdown.secondSignal', givenSignal, SECOND_SIGNAL_CHOICES));
     return undefined;
   }
+  if (givenIdle !== undefined && !IDLE_CONNECTIONS_CHOICES.includes(givenIdle as 'expire')) {
+    problems.push(M.notOneOf('shutdown.idleConnections', givenIdle, IDLE_CONNECTIONS_CHOICES));
+    return undefined;
+  }
   if (!numbers) return undefined;
   return {
     ...numbers,
     secondSignal: (givenSignal as ShutdownOptions['secondSignal']) ?? secondSignal,
+    idleConnections: (givenIdle as ShutdownOptions['idleConnections']) ?? idleConnections,
   };
 }
 

@@ -5,7 +5,8 @@
 //
 //   npm run drill                     # 120 s; replica a on Express, b on Fastify
 //   npm run drill -- --duration 40    # the CI version
-//   options: --clients 32 --stream-share 0.3 --readiness-delay 400 --adapters express,fastify
+//   options: --clients 32 --stream-share 0.3 --readiness-delay 400 --keep-alive-timeout 1000
+//            --adapters express,fastify
 import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync, mkdtempSync, existsSync } from 'node:fs';
@@ -25,6 +26,10 @@ const { values: args } = parseArgs({
     'stream-share': { type: 'string', default: '0.3' },
     // Shorter than the slowest calls, so that each drain has requests to wait for.
     'readiness-delay': { type: 'string', default: '400' },
+    // The replicas' idle keep-alive timeout. HAProxy keeps idle connections to a replica that
+    // went down; the drain waits until they expire (this + 1 s), as with any client that may
+    // still write on them. Short here, since the readiness delay is shorter than it.
+    'keep-alive-timeout': { type: 'string', default: '1000' },
     // Replica a runs on the first adapter, b on the second.
     adapters: { type: 'string', default: 'express,fastify' },
     verbose: { type: 'boolean', default: false },
@@ -280,6 +285,7 @@ const env = {
   CANARY_BASE_URL: upstream.baseUrl,
   CANARY_API_KEY: API_KEY,
   READINESS_DELAY_MS: String(READINESS_DELAY_MS),
+  KEEP_ALIVE_TIMEOUT_MS: args['keep-alive-timeout'],
   DRAIN_TIMEOUT_MS: '30000',
 };
 const [adapterA, adapterB = adapterA] = args.adapters.split(',');

@@ -157,6 +157,21 @@ const badConfigs: [string, unknown, RegExp][] = [
     /shutdown\.secondSignal is the string 'kill'\. Use one of: force, ignore/,
   ],
   [
+    'keepAliveTimeoutMs below a second',
+    good({}, { shutdown: { keepAliveTimeoutMs: 500 } }),
+    /shutdown\.keepAliveTimeoutMs must be an integer number of milliseconds ≥ 1000 \(clients get the keep-alive timeout in whole seconds\), got 500/,
+  ],
+  [
+    'keepAliveTimeoutMs not an integer',
+    good({}, { shutdown: { keepAliveTimeoutMs: 4_000.5 } }),
+    /shutdown\.keepAliveTimeoutMs must be a positive integer number of milliseconds, got 4000\.5/,
+  ],
+  [
+    'unknown idleConnections',
+    good({}, { shutdown: { idleConnections: 'destroy' } }),
+    /shutdown\.idleConnections is the string 'destroy'\. Use one of: expire, close/,
+  ],
+  [
     'exit code out of range',
     good({}, { shutdown: { abandonedExitCode: 300 } }),
     /shutdown\.abandonedExitCode must be an integer exit code from 1 to 125, got 300/,
@@ -219,12 +234,35 @@ describe('resolveInferenceOptions', () => {
       secondSignal: 'force',
       abandonedExitCode: 75,
       retryAfterMs: 1_000,
+      keepAliveTimeoutMs: 4_000,
+      idleConnections: 'close',
     });
-    expect(defaultShutdown({ NODE_ENV: 'production' }).readinessDelayMs).toBe(5_000);
+    expect(defaultShutdown({ NODE_ENV: 'production' })).toMatchObject({
+      readinessDelayMs: 5_000,
+      idleConnections: 'expire',
+    });
+    // Node keeps an idle socket 1 s past the timeout it advertises: gone within the delay.
+    const { keepAliveTimeoutMs, readinessDelayMs } = defaultShutdown({ NODE_ENV: 'production' });
+    expect(keepAliveTimeoutMs + 1_000).toBeLessThanOrEqual(readinessDelayMs);
     const custom = resolveInferenceOptions(
-      good({}, { shutdown: { readinessDelayMs: 2_000, secondSignal: 'ignore' } }),
+      good(
+        {},
+        {
+          shutdown: {
+            readinessDelayMs: 2_000,
+            secondSignal: 'ignore',
+            keepAliveTimeoutMs: 65_000,
+            idleConnections: 'expire',
+          },
+        },
+      ),
     ).shutdown;
-    expect(custom).toMatchObject({ readinessDelayMs: 2_000, secondSignal: 'ignore' });
+    expect(custom).toMatchObject({
+      readinessDelayMs: 2_000,
+      secondSignal: 'ignore',
+      keepAliveTimeoutMs: 65_000,
+      idleConnections: 'expire',
+    });
   });
 
   it('lists every problem at once', () => {

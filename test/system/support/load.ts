@@ -1,5 +1,3 @@
-import { connect, type Socket } from 'node:net';
-import { once } from 'node:events';
 import { Pool } from 'undici';
 
 export interface CallResult {
@@ -95,21 +93,6 @@ export function expectedContent(chunks: number): string {
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** A raw TCP connection to the gateway, to hold sockets idle or send a request in pieces. */
-export async function openSocket(port: number): Promise<{
-  socket: Socket;
-  closed: Promise<number>;
-  received: () => string;
-}> {
-  const socket = connect(port, '127.0.0.1');
-  await once(socket, 'connect');
-  let text = '';
-  socket.on('data', (data: Buffer) => (text += data.toString()));
-  socket.on('error', () => undefined);
-  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
-  return { socket, closed, received: () => text };
 }
 
 export function newPool(url: string, connections: number): Pool {

@@ -26,14 +26,21 @@ export interface SampleProcess {
 }
 
 /**
- * Starts the sample with `env` on a free port and resolves once it listens. Upstream variables
- * not given are removed, so the sample starts its own simulated providers for them.
+ * Starts the sample with `env` on a free port and resolves once it listens. It runs as in
+ * production (`NODE_ENV=production`, not the test runner's `test`), with no readiness delay
+ * unless `env` gives one. Upstream variables not given are removed, so the sample starts its own
+ * simulated providers for them.
  */
 export async function startSample(env: Record<string, string>): Promise<SampleProcess> {
   if (!existsSync(SAMPLE_MAIN)) {
     throw new Error('sample/dist is missing: run `npm run build:sample` (npm test does).');
   }
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', READINESS_DELAY_MS: '0' };
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: '0',
+    READINESS_DELAY_MS: '0',
+  };
   for (const name of [
     'INFERENCE_BASE_URL',
     'INFERENCE_API_KEY',
