@@ -25,7 +25,7 @@ const OWN_ERRORS: Readonly<Record<number, readonly [type: string, code: string]>
  * for an unknown route, a validation 400) and the body parsers' refusals (invalid JSON, a body
  * over the limit, an unsupported media type, on Express and Fastify) in OpenAI's error shape with
  * the right `type`, so OpenAI's SDKs read them; anything else as a logged 500 that reveals
- * nothing. An `HttpException` whose body is already `{ error: { message, ... } }` is sent as it
+ * nothing. An exception body the app shaped itself (a Terminus health report) is sent as it is. An `HttpException` whose body is already `{ error: { message, ... } }` is sent as it
  * is. Register it with `APP_FILTER` in place of `InferenceExceptionFilter`.
  */
 @Catch()
@@ -40,9 +40,15 @@ export class OpenAiExceptionFilter extends InferenceExceptionFilter {
     const { httpAdapter } = this.adapterHost;
     const response: unknown = host.switchToHttp().getResponse();
     const status = statusOf(error);
-    if (status >= 500) this.#logger.error(error instanceof Error ? error.stack : String(error));
+    // An HttpException is the app's own answer; anything else unexpected is logged.
+    if (status >= 500 && !isHttpException(error)) {
+      this.#logger.error(error instanceof Error ? error.stack : String(error));
+    }
     if (!this.answerable(response)) return;
-    httpAdapter.reply(response, bodyOf(error, status, requestIdOf(response)), status);
+    const given = isHttpException(error) ? error.getResponse() : undefined;
+    // A body of the app's own making (a health check's report) is not Nest's default: left as is.
+    const body = isOwnBody(given) ? given : bodyOf(error, status, requestIdOf(response));
+    httpAdapter.reply(response, body, status);
   }
 }
 
@@ -91,6 +97,14 @@ function messageOf(error: unknown, given: unknown): string {
 function isHttpException(error: unknown): error is HttpException {
   const candidate = error as Partial<HttpException> | null;
   return typeof candidate?.getStatus === 'function' && typeof candidate.getResponse === 'function';
+}
+
+/** An exception body the app shaped itself: an object that is neither Nest's default nor OpenAI's. */
+function isOwnBody(given: unknown): boolean {
+  if (typeof given !== 'object' || given === null) return false;
+  const record = given as Record<string, unknown>;
+  if ('statusCode' in record && 'message' in record) return false; // Nest's own shape
+  return !(typeof record.error === 'object' && record.error !== null); // OpenAI's: request id added
 }
 
 function requestIdOf(response: unknown): string {

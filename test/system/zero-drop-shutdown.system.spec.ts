@@ -91,8 +91,13 @@ describe.each(['express', 'fastify'] as const)(
       sample.kill('SIGTERM');
       let notReadyAt: number | undefined;
       while (notReadyAt === undefined) if ((await probe()) === 503) notReadyAt = Date.now();
-      // Step 1: readiness fails at once.
-      expect(notReadyAt - signalledAt).toBeLessThanOrEqual(10);
+      // Step 1: readiness fails at once. The flip is timed by the replica's own event (written in
+      // the same tick as the state changes), not by a probe's round trip through a busy server.
+      await waitFor(() => sample!.events('shutdown-phase').length > 0, 'the first shutdown event');
+      const [flipped] = sample.events('shutdown-phase');
+      expect(flipped).toMatchObject({ phase: 'readiness-delay' });
+      expect((flipped!.at as number) - signalledAt).toBeLessThanOrEqual(10);
+      expect(notReadyAt - signalledAt).toBeLessThan(250); // and a probe sees it, well inside the delay
       await probes.close();
 
       // Step 2: during the readiness delay, liveness and the routes answer as usual, on new
