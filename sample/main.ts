@@ -3,6 +3,7 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { configureGateway } from './gateway-setup.js';
+import { reportSignals } from './shutdown-report.js';
 import { startSimulatedUpstreams } from './simulated-upstreams.js';
 
 /** `HTTP_ADAPTER=fastify` runs the gateway on Fastify; Express is the default. */
@@ -22,6 +23,7 @@ async function bootstrap(): Promise<void> {
   }
   const app = await createApp();
   configureGateway(app);
+  reportSignals();
   // All the module needs for a drop-free shutdown: Nest's own signal handling.
   app.enableShutdownHooks();
   const port = Number(process.env.PORT ?? 3000);
