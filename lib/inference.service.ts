@@ -145,12 +145,26 @@ export class InferenceService {
     const resolved = this.#resolve(request, client, requestId);
     // Read now: the stream may be iterated outside the request's context.
     const context = currentRequestContext();
-    return new InferenceStream((signal) =>
-      this.#routedStream(decision, client, resolved, request, requestId, options, {
+    return new InferenceStream((signal) => {
+      const origin: CallOrigin = {
         signals: [options.signal, signal, context?.signal],
         request: context?.inflight,
-      }),
-    );
+      };
+      const budget = this.#budget(decision, requestId, options);
+      // A call that cannot fall back is the provider's stream itself: no generator in between.
+      return decision.fallback === undefined
+        ? this.#streamVia(decision, client, resolved, requestId, options, origin, budget.deadline)
+        : this.#routedStream(
+            decision,
+            client,
+            resolved,
+            request,
+            requestId,
+            options,
+            origin,
+            budget,
+          );
+    });
   }
 
   /**
@@ -287,8 +301,8 @@ export class InferenceService {
     requestId: string,
     options: StreamCallOptions,
     origin: CallOrigin,
+    budget: CallBudget,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-    const budget = this.#budget(decision, requestId, options);
     let fellBack = false;
     let failure: unknown;
     try {
@@ -352,6 +366,7 @@ export class InferenceService {
       signals: origin.signals,
       track: this.inflight.trackCall(requestId, client.name, resolved.model, origin.request),
       onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
+      onChunk: collector && ((chunk) => collector.add(chunk)),
       onEnd: (summary) => {
         if (decision.side) summary.side = decision.side;
         // A stream that never opened was not billed; one cut short is estimated.
@@ -420,7 +435,7 @@ export class InferenceService {
         }
       },
     });
-    return collector ? collected(stream, collector) : stream;
+    return stream;
   }
 
   /** Hands a served stable call of the shadow cohort to the mirror (which returns at once). */
@@ -535,17 +550,6 @@ export class InferenceService {
 
   #requestId(options: ChatCallOptions): string {
     return options.requestId ?? currentRequestContext()?.requestId ?? requestIdFrom(undefined);
-  }
-}
-
-/** Passes a stream's chunks through, each also given to `collector`. */
-async function* collected(
-  stream: AsyncGenerator<ChatCompletionChunk, void, undefined>,
-  collector: AnswerCollector,
-): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-  for await (const chunk of stream) {
-    collector.add(chunk);
-    yield chunk;
   }
 }
 

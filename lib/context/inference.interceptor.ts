@@ -9,6 +9,8 @@ import { Reflector } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import { InferenceModel } from '../model/inference-model.decorator.js';
 import { InflightRegistry } from '../lifecycle/inflight.registry.js';
+import type { InflightRequest } from '../lifecycle/inflight-request.js';
+import type { ModelSelection } from '../model/model-selection.js';
 import { runWithRequestContext, type InferenceRequestContext } from './request-context.js';
 import { requestIdFrom } from '../lifecycle/request-id.js';
 
@@ -31,6 +33,9 @@ type AdapterResponse = ServerResponse | { raw: ServerResponse };
  */
 @Injectable()
 export class InferenceInterceptor implements NestInterceptor {
+  /** Per controller, per handler: a handler may be inherited by controllers with their own. */
+  readonly #models = new WeakMap<object, WeakMap<object, ModelSelection | undefined>>();
+
   constructor(
     private readonly registry: InflightRegistry,
     private readonly reflector: Reflector,
@@ -44,11 +49,8 @@ export class InferenceInterceptor implements NestInterceptor {
     const response = rawOf(http.getResponse<AdapterResponse>());
     const inflight =
       this.registry.requestOf(message) ?? this.registry.trackRequest(message, response);
-    const requestContext = this.createContext(message.headers);
-    requestContext.model ??= this.reflector.getAllAndOverride(InferenceModel, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const requestContext = this.createContext(message.headers, inflight);
+    requestContext.model ??= this.#modelOf(context);
     if (inflight.id !== requestContext.requestId) {
       inflight.id = requestContext.requestId;
       if (!response.headersSent) response.setHeader('x-request-id', requestContext.requestId);
@@ -63,9 +65,28 @@ export class InferenceInterceptor implements NestInterceptor {
     );
   }
 
-  /** Builds the context of one request; override to take the id from another header. */
-  protected createContext(headers: IncomingHttpHeaders): InferenceRequestContext {
-    return { requestId: requestIdFrom(headers['x-request-id']), headers };
+  /**
+   * Builds the context of one request; override to take the id from another header. By default
+   * the id is the in-flight entry's: the incoming `x-request-id` when usable, else the one the
+   * response already carries.
+   */
+  protected createContext(
+    headers: IncomingHttpHeaders,
+    inflight?: InflightRequest,
+  ): InferenceRequestContext {
+    return { requestId: inflight?.id ?? requestIdFrom(headers['x-request-id']), headers };
+  }
+
+  /** The route's `@InferenceModel(...)`, read once per route: metadata is fixed at startup. */
+  #modelOf(context: ExecutionContext): ModelSelection | undefined {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let models = this.#models.get(controller);
+    if (models === undefined) this.#models.set(controller, (models = new WeakMap()));
+    if (models.has(handler)) return models.get(handler);
+    const model = this.reflector.getAllAndOverride(InferenceModel, [handler, controller]);
+    models.set(handler, model);
+    return model;
   }
 }
 
