@@ -21,7 +21,8 @@ import type { EmbeddingRequest, EmbeddingResult } from './client/embedding.types
 import { ProviderRegistry } from './client/provider.registry.js';
 import { InflightRegistry } from './lifecycle/inflight.registry.js';
 import type { InflightRequest } from './lifecycle/inflight-request.js';
-import { currentRequestContext } from './context/request-context.js';
+import { cancelSourceOf, currentRequestContext } from './context/request-context.js';
+import type { CancelSource } from './client/cancel-source.js';
 import { requestIdFrom } from './lifecycle/request-id.js';
 import {
   faultOf,
@@ -147,7 +148,7 @@ export class InferenceService {
     const context = currentRequestContext();
     return new InferenceStream((signal) => {
       const origin: CallOrigin = {
-        signals: [options.signal, signal, context?.signal],
+        signals: [options.signal, signal, cancelSourceOf(context)],
         request: context?.inflight,
       };
       const budget = this.#budget(decision, requestId, options);
@@ -477,7 +478,7 @@ export class InferenceService {
   ): Pick<ProviderCallOptions, 'signals' | 'track'> {
     const context = currentRequestContext();
     return {
-      signals: [...signals, context?.signal],
+      signals: [...signals, cancelSourceOf(context)],
       track: this.inflight.trackCall(requestId, client.name, model, context?.inflight),
     };
   }
@@ -555,7 +556,7 @@ export class InferenceService {
 
 /** A stream's ties to the HTTP request it was made for, read when `stream()` was called. */
 interface CallOrigin {
-  signals: readonly (AbortSignal | undefined)[];
+  signals: readonly (CancelSource | undefined)[];
   request: InflightRequest | undefined;
 }
 

@@ -11,7 +11,11 @@ import { InferenceModel } from '../model/inference-model.decorator.js';
 import { InflightRegistry } from '../lifecycle/inflight.registry.js';
 import type { InflightRequest } from '../lifecycle/inflight-request.js';
 import type { ModelSelection } from '../model/model-selection.js';
-import { runWithRequestContext, type InferenceRequestContext } from './request-context.js';
+import {
+  followRequest,
+  runWithRequestContext,
+  type InferenceRequestContext,
+} from './request-context.js';
 import { requestIdFrom } from '../lifecycle/request-id.js';
 
 /** Express hands out Node's own objects; Fastify wraps them (`raw`). */
@@ -58,7 +62,7 @@ export class InferenceInterceptor implements NestInterceptor {
     inflight.route = `${message.method ?? 'GET'} ${routeOf(request, message)}`;
     inflight.handled = true;
     requestContext.inflight = inflight;
-    requestContext.signal ??= inflight.signal;
+    if (requestContext.signal === undefined) followRequest(requestContext, inflight);
     // The handler runs when the inner observable is subscribed: subscribe inside the context.
     return new Observable((subscriber) =>
       runWithRequestContext(requestContext, () => next.handle().subscribe(subscriber)),
