@@ -11,11 +11,8 @@ import { InferenceModel } from '../model/inference-model.decorator.js';
 import { InflightRegistry } from '../lifecycle/inflight.registry.js';
 import type { InflightRequest } from '../lifecycle/inflight-request.js';
 import type { ModelSelection } from '../model/model-selection.js';
-import {
-  followRequest,
-  runWithRequestContext,
-  type InferenceRequestContext,
-} from './request-context.js';
+import { HttpRequestContext } from './http-request-context.js';
+import { runWithRequestContext, type InferenceRequestContext } from './request-context.js';
 import { requestIdFrom } from '../lifecycle/request-id.js';
 
 /** Express hands out Node's own objects; Fastify wraps them (`raw`). */
@@ -62,7 +59,8 @@ export class InferenceInterceptor implements NestInterceptor {
     inflight.route = `${message.method ?? 'GET'} ${routeOf(request, message)}`;
     inflight.handled = true;
     requestContext.inflight = inflight;
-    if (requestContext.signal === undefined) followRequest(requestContext, inflight);
+    // The default context makes its signal only if read; another one gets it now.
+    if (!(requestContext instanceof HttpRequestContext)) requestContext.signal ??= inflight.signal;
     // The handler runs when the inner observable is subscribed: subscribe inside the context.
     return new Observable((subscriber) =>
       runWithRequestContext(requestContext, () => next.handle().subscribe(subscriber)),
@@ -78,7 +76,8 @@ export class InferenceInterceptor implements NestInterceptor {
     headers: IncomingHttpHeaders,
     inflight?: InflightRequest,
   ): InferenceRequestContext {
-    return { requestId: inflight?.id ?? requestIdFrom(headers['x-request-id']), headers };
+    if (inflight) return new HttpRequestContext(inflight.id, headers, inflight);
+    return { requestId: requestIdFrom(headers['x-request-id']), headers };
   }
 
   /** The route's `@InferenceModel(...)`, read once per route: metadata is fixed at startup. */

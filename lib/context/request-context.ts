@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CancelSource } from '../client/cancel-source.js';
+import { HttpRequestContext } from './http-request-context.js';
 import type { InflightRequest } from '../lifecycle/inflight-request.js';
 import type { ModelSelection } from '../model/model-selection.js';
 
@@ -23,8 +24,6 @@ export interface InferenceRequestContext {
 }
 
 const storage = new AsyncLocalStorage<InferenceRequestContext>();
-/** Contexts whose `signal` is their in-flight request's, made only if someone reads it. */
-const followsRequest = new WeakSet<InferenceRequestContext>();
 
 /** The context of the request being handled, if the code runs under one. */
 export function currentRequestContext(): InferenceRequestContext | undefined {
@@ -36,33 +35,9 @@ export function runWithRequestContext<T>(context: InferenceRequestContext, fn: (
   return storage.run(context, fn);
 }
 
-/**
- * Makes `context.signal` the in-flight request's signal, created on first read: the calls made
- * for the request listen to the request itself (`cancelSourceOf`), so a request whose code never
- * reads `signal` costs no `AbortController`. Assigning `signal` replaces it as usual.
- */
-export function followRequest(context: InferenceRequestContext, request: InflightRequest): void {
-  followsRequest.add(context);
-  Object.defineProperty(context, 'signal', {
-    configurable: true,
-    enumerable: true,
-    get: () => request.signal,
-    set: (signal: AbortSignal | undefined) => {
-      followsRequest.delete(context);
-      Object.defineProperty(context, 'signal', {
-        configurable: true,
-        enumerable: true,
-        writable: true,
-        value: signal,
-      });
-    },
-  });
-}
-
 /** What a call made under `context` listens to for its cancellation. */
 export function cancelSourceOf(
   context: InferenceRequestContext | undefined,
 ): CancelSource | undefined {
-  if (context === undefined) return undefined;
-  return followsRequest.has(context) ? context.inflight : context.signal;
+  return context instanceof HttpRequestContext ? context.cancelSource : context?.signal;
 }

@@ -1,11 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { CallScope } from '../../lib/client/call-scope.js';
-import {
-  cancelSourceOf,
-  followRequest,
-  type InferenceRequestContext,
-} from '../../lib/context/request-context.js';
+import { HttpRequestContext } from '../../lib/context/http-request-context.js';
+import { cancelSourceOf } from '../../lib/context/request-context.js';
 import { InflightRequest } from '../../lib/lifecycle/inflight-request.js';
 import { ManualClock } from '../support/manual-clock.js';
 
@@ -50,8 +47,7 @@ describe('an in-flight request as the cancel source of its calls', () => {
 describe('a request context that follows its request', () => {
   it('gives calls the request itself, and code that asks for `signal` an AbortSignal', () => {
     const inflight = request();
-    const context: InferenceRequestContext = { requestId: 'r-1', inflight };
-    followRequest(context, inflight);
+    const context = new HttpRequestContext('r-1', {}, inflight);
     expect(cancelSourceOf(context)).toBe(inflight);
     const signal = context.signal!;
     expect(signal).toBeInstanceOf(AbortSignal);
@@ -62,12 +58,13 @@ describe('a request context that follows its request', () => {
 
   it('takes a signal assigned later instead', () => {
     const inflight = request();
-    const context: InferenceRequestContext = { requestId: 'r-2', inflight };
-    followRequest(context, inflight);
+    const context = new HttpRequestContext('r-2', {}, inflight);
     const own = new AbortController().signal;
     context.signal = own;
     expect(context.signal).toBe(own);
     expect(cancelSourceOf(context)).toBe(own);
+    // A context the app built itself: its own signal, if any.
     expect(cancelSourceOf({ requestId: 'r-3' })).toBeUndefined();
+    expect(cancelSourceOf({ requestId: 'r-4', signal: own })).toBe(own);
   });
 });
