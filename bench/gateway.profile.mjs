@@ -1,10 +1,12 @@
-// Where a gateway's CPU goes: runs the sample gateway (or the bare proxy) under load with
-// `node --cpu-prof`, then prints its busy CPU by layer (self time: the module, the sample, Nest,
-// RxJS, the HTTP framework, undici, OpenTelemetry, Node's internals, garbage collection), as a
-// share of the whole and per request. Start-up is left out; idle time too.
+// Where the CPU goes: runs the sample gateway (or the bare proxy, or InferenceService alone with
+// bench/service-load.mjs) under load with `node --cpu-prof`, then prints its busy CPU by layer
+// (self time: the module, the app, Nest, RxJS, the HTTP framework, undici, OpenTelemetry, Node's
+// internals, garbage collection), as a share of the whole and per request. Start-up and warm-up
+// are left out; idle time too.
 //
 //   npm run build:sample && node bench/gateway.profile.mjs                   # sample, express, unary
 //   node bench/gateway.profile.mjs --target bare --adapter fastify --kind stream --seconds 10
+//   node bench/gateway.profile.mjs --target service --kind chat             # the client path
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,52 +41,71 @@ function start(argv, env, pattern = /(http:\/\/\S+)/) {
   );
 }
 
-const upstream = await start(
-  ['bench/simulated-server.mjs', args.kind === 'stream' ? '64' : '8'],
-  {},
-);
 const profiled = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-const server =
-  args.target === 'sample'
-    ? await start(
-        [...profiled, 'sample/dist/main.js'],
-        {
-          NODE_ENV: 'production',
+let requests;
+let loadStartedAt;
+let exitedAt;
+let perSecond;
+if (args.target === 'service') {
+  const load = await start(
+    [...profiled, 'bench/service-load.mjs', args.kind],
+    {},
+    /LOAD (\d+(?:\.\d+)?)/,
+  );
+  await new Promise((resolve) => load.child.once('exit', resolve));
+  exitedAt = Date.now();
+  loadStartedAt = exitedAt - Number(load.url);
+  requests = args.kind === 'stream' ? 600 : 40_000;
+  perSecond = (requests / Number(load.url)) * 1000;
+} else {
+  const upstream = await start(
+    ['bench/simulated-server.mjs', args.kind === 'stream' ? '64' : '8'],
+    {},
+  );
+  const server =
+    args.target === 'sample'
+      ? await start(
+          [...profiled, 'sample/dist/main.js'],
+          {
+            NODE_ENV: 'production',
+            HTTP_ADAPTER: args.adapter,
+            PORT: '0',
+            READINESS_DELAY_MS: '0',
+            DRAIN_TIMEOUT_MS: '1000',
+            INFERENCE_BASE_URL: upstream.url,
+            INFERENCE_API_KEY: 'sk-bench',
+            CANARY_BASE_URL: upstream.url,
+            CANARY_API_KEY: 'sk-bench',
+          },
+          /listening on (http:\/\/\S+)\/v1\/chat\/completions/,
+        )
+      : await start([...profiled, 'bench/bare-proxy.mjs'], {
           HTTP_ADAPTER: args.adapter,
-          PORT: '0',
-          READINESS_DELAY_MS: '0',
-          DRAIN_TIMEOUT_MS: '1000',
-          INFERENCE_BASE_URL: upstream.url,
-          INFERENCE_API_KEY: 'sk-bench',
-          CANARY_BASE_URL: upstream.url,
-          CANARY_API_KEY: 'sk-bench',
-        },
-        /listening on (http:\/\/\S+)\/v1\/chat\/completions/,
-      )
-    : await start([...profiled, 'bench/bare-proxy.mjs'], {
-        HTTP_ADAPTER: args.adapter,
-        UPSTREAM_URL: upstream.url,
-      });
-const load = (seconds) =>
-  autocannon({
-    url: `${server.url}/v1/chat/completions`,
-    method: 'POST',
-    connections: 50,
-    duration: seconds,
-    headers: { 'content-type': 'application/json', 'x-user-id': 'bench-user' },
-    body: JSON.stringify({
-      model: 'gpt-4.1',
-      messages: [{ role: 'user', content: 'Recommend three books about resilience.' }],
-      ...(args.kind === 'stream' ? { stream: true } : {}),
-    }),
-  });
-await load(1); // warm-up: its samples are counted apart below
-const loadStartedAt = Date.now();
-const result = await load(Number(args.seconds));
-server.child.kill('SIGTERM'); // both exit on it, and the profile is written on exit
-await new Promise((resolve) => server.child.once('exit', resolve));
-const exitedAt = Date.now();
-upstream.child.kill('SIGKILL');
+          UPSTREAM_URL: upstream.url,
+        });
+  const load = (seconds) =>
+    autocannon({
+      url: `${server.url}/v1/chat/completions`,
+      method: 'POST',
+      connections: 50,
+      duration: seconds,
+      headers: { 'content-type': 'application/json', 'x-user-id': 'bench-user' },
+      body: JSON.stringify({
+        model: 'gpt-4.1',
+        messages: [{ role: 'user', content: 'Recommend three books about resilience.' }],
+        ...(args.kind === 'stream' ? { stream: true } : {}),
+      }),
+    });
+  await load(1); // warm-up: left out below
+  loadStartedAt = Date.now();
+  const result = await load(Number(args.seconds));
+  server.child.kill('SIGTERM'); // both exit on it, and the profile is written on exit
+  await new Promise((resolve) => server.child.once('exit', resolve));
+  exitedAt = Date.now();
+  upstream.child.kill('SIGKILL');
+  requests = result.requests.total;
+  perSecond = result.requests.average;
+}
 
 const [file] = readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile'));
 const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8'));
@@ -99,7 +120,7 @@ function layerOf({ callFrame: { url, functionName } }) {
   if (url.includes('/node_modules/undici/') || url.startsWith('wasm://')) return 'undici';
   if (FRAMEWORK.test(url)) return `${args.adapter} and its middleware`;
   if (url.includes('/dist/') && !url.includes('/sample/')) return 'nestjs-inference';
-  if (url.includes('/sample/dist/') || url.includes('/bench/bare-proxy')) return 'the app';
+  if (url.includes('/sample/dist/') || url.includes('/bench/')) return 'the app';
   if (url.includes('async_hooks')) return 'async context (AsyncLocalStorage)';
   if (url.startsWith('node:')) return 'Node (http, net, streams, events, timers)';
   return 'other';
@@ -119,9 +140,12 @@ for (let index = 0; index < profile.samples.length; index++) {
   byLayer.set(layer, (byLayer.get(layer) ?? 0) + profile.timeDeltas[index]);
   busy += profile.timeDeltas[index];
 }
-const requests = result.requests.total;
+const where =
+  args.target === 'service'
+    ? 'InferenceService at concurrency 50'
+    : `${args.target} on ${args.adapter}`;
 console.log(
-  `${args.target} on ${args.adapter}, ${args.kind}: ${requests} requests in ${args.seconds} s (${result.requests.average.toFixed(0)}/s), ` +
+  `${where}, ${args.kind}: ${requests} requests in ${((exitedAt - loadStartedAt) / 1000).toFixed(1)} s (${perSecond.toFixed(0)}/s), ` +
     `${(busy / requests).toFixed(0)} µs of busy CPU per request under the profiler (node ${process.version})`,
 );
 for (const [layer, micros] of [...byLayer].sort((a, b) => b[1] - a[1])) {
