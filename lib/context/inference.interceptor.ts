@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Reflector } from '@nestjs/core';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { InferenceModel } from '../model/inference-model.decorator.js';
 import { InflightRegistry } from '../lifecycle/inflight.registry.js';
 import type { InflightRequest } from '../lifecycle/inflight-request.js';
@@ -61,10 +61,9 @@ export class InferenceInterceptor implements NestInterceptor {
     requestContext.inflight = inflight;
     // The default context makes its signal only if read; another one gets it now.
     if (!(requestContext instanceof HttpRequestContext)) requestContext.signal ??= inflight.signal;
-    // The handler runs when the inner observable is subscribed: subscribe inside the context.
-    return new Observable((subscriber) =>
-      runWithRequestContext(requestContext, () => next.handle().subscribe(subscriber)),
-    );
+    // The handler runs later, when Nest subscribes, but in the async scope in which `handle()` was
+    // called (Nest binds it with an AsyncResource, on 11 and 12): that scope carries the context.
+    return runWithRequestContext(requestContext, () => next.handle());
   }
 
   /**
