@@ -1,0 +1,73 @@
+import {
+  Logger,
+  ShutdownSignal,
+  type INestApplication,
+  type INestApplicationContext,
+} from '@nestjs/common';
+import { INFERENCE_LOGGER_CONTEXT } from '../inference.constants.js';
+import { ShutdownCoordinator, awaitsBeforeClose } from './shutdown.coordinator.js';
+
+/** What `app.enableShutdownHooks(signals, options)` takes as options (Nest 11 and 12). */
+export interface InferenceShutdownHooksOptions {
+  /** End with `process.exit(0)` after a clean shutdown instead of re-raising the signal. */
+  useProcessExit?: boolean;
+}
+
+/**
+ * `app.enableShutdownHooks()` for Nest 11 and 12 alike: call it instead, before `app.listen()`.
+ *
+ * On Nest 12 it is `app.enableShutdownHooks(signals, options)`: Nest awaits the HTTP adapter's
+ * `beforeClose()`, which the module hooks, before any of the app's own hooks. Nest 11's adapters
+ * have no `beforeClose()`, so on a signal this runs the module's drain first, then `app.close()`
+ * (the app's `onModuleDestroy`, `beforeApplicationShutdown`, `onApplicationShutdown` hooks), then
+ * ends the process the way Nest does: the signal re-raised (or `process.exit(0)` with
+ * `useProcessExit`), or `shutdown.abandonedExitCode` (75) when the drain abandoned requests. A
+ * second signal ends the drain at once; hooks run exactly once.
+ */
+export function enableInferenceShutdownHooks<T extends INestApplicationContext>(
+  app: T,
+  signals: (ShutdownSignal | string)[] = [],
+  options: InferenceShutdownHooksOptions = {},
+): T {
+  const coordinator = app.get(ShutdownCoordinator, { strict: false });
+  if (awaitsBeforeClose(httpAdapterOf(app))) {
+    return app.enableShutdownHooks(signals as ShutdownSignal[], options);
+  }
+  coordinator.signalsHandledBeforeClose();
+  const listened = unique(signals.length > 0 ? signals : Object.values(ShutdownSignal));
+  let received = false;
+  const onSignal = async (signal: NodeJS.Signals): Promise<void> => {
+    // A later signal is the coordinator's: it ends the drain, or the process while hooks run.
+    if (received) return;
+    received = true;
+    try {
+      await coordinator.drain();
+      // Nest's close(signal) passes the signal to beforeApplicationShutdown/onApplicationShutdown.
+      await (app.close as (signal?: string) => Promise<void>).call(app, signal);
+      for (const name of listened) process.off(name, onSignal);
+      const code = coordinator.exitCode;
+      if (code !== undefined) process.exit(code);
+      if (options.useProcessExit) process.exit(0);
+      process.kill(process.pid, signal);
+    } catch (error) {
+      new Logger(INFERENCE_LOGGER_CONTEXT).error(
+        `Error during shutdown: ${error instanceof Error ? error.message : String(error)}`,
+        error instanceof Error ? error.stack : undefined,
+      );
+      process.exit(1);
+    }
+  };
+  for (const name of listened) process.on(name, onSignal);
+  return app;
+}
+
+function httpAdapterOf(app: INestApplicationContext): object | undefined {
+  const getHttpAdapter = (app as Partial<INestApplication>).getHttpAdapter;
+  return typeof getHttpAdapter === 'function' ? getHttpAdapter.call(app) : undefined;
+}
+
+function unique(signals: readonly string[]): NodeJS.Signals[] {
+  return [...new Set(signals.map((signal) => signal.toString().toUpperCase().trim()))].filter(
+    (signal): signal is NodeJS.Signals => signal.length > 0,
+  );
+}
