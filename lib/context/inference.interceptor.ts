@@ -44,7 +44,7 @@ export class InferenceInterceptor implements NestInterceptor {
     const response = rawOf(http.getResponse<AdapterResponse>());
     const inflight =
       this.registry.requestOf(message) ?? this.registry.trackRequest(message, response);
-    const requestContext = this.createContext(message.headers);
+    const requestContext = this.createContext(message.headers, inflight.id);
     requestContext.model ??= this.reflector.getAllAndOverride(InferenceModel, [
       context.getHandler(),
       context.getClass(),
@@ -63,9 +63,16 @@ export class InferenceInterceptor implements NestInterceptor {
     );
   }
 
-  /** Builds the context of one request; override to take the id from another header. */
-  protected createContext(headers: IncomingHttpHeaders): InferenceRequestContext {
-    return { requestId: requestIdFrom(headers['x-request-id']), headers };
+  /**
+   * Builds the context of one request; override to take the id from another header. By default
+   * the id is the one the request got on arrival (its usable `x-request-id`, else generated), which
+   * is already on the response: Nest 11 copies an `@Sse()` route's headers before interceptors run.
+   */
+  protected createContext(
+    headers: IncomingHttpHeaders,
+    arrivalId: string = requestIdFrom(headers['x-request-id']),
+  ): InferenceRequestContext {
+    return { requestId: arrivalId, headers };
   }
 }
 

@@ -22,29 +22,46 @@ export interface InferenceShutdownHooksOptions {
  * (the app's `onModuleDestroy`, `beforeApplicationShutdown`, `onApplicationShutdown` hooks), then
  * ends the process the way Nest does: the signal re-raised (or `process.exit(0)` with
  * `useProcessExit`), or `shutdown.abandonedExitCode` (75) when the drain abandoned requests. A
- * second signal ends the drain at once; hooks run exactly once.
+ * second signal ends the drain at once; hooks run exactly once. `app.close()` (a test's, or the
+ * app's own) drains first too, and closes once.
  */
 export function enableInferenceShutdownHooks<T extends INestApplicationContext>(
   app: T,
   signals: (ShutdownSignal | string)[] = [],
   options: InferenceShutdownHooksOptions = {},
 ): T {
-  const coordinator = app.get(ShutdownCoordinator, { strict: false });
-  if (awaitsBeforeClose(httpAdapterOf(app))) {
+  const coordinator = coordinatorOf(app);
+  if (!coordinator || awaitsBeforeClose(httpAdapterOf(app))) {
     return app.enableShutdownHooks(signals as ShutdownSignal[], options);
   }
   coordinator.signalsHandledBeforeClose();
   const listened = unique(signals.length > 0 ? signals : Object.values(ShutdownSignal));
+  // app.close() drains first too (tests, the app's own signal handling), and runs once.
+  const close = (app.close as (signal?: string) => Promise<void>).bind(app);
+  let closing: Promise<void> | undefined;
+  const closeAfterDrain = (signal?: string): Promise<void> =>
+    (closing ??= (async () => {
+      try {
+        await coordinator.drain();
+        await close(signal);
+      } finally {
+        for (const name of listened) process.off(name, onSignal);
+      }
+    })());
+  // Defined, not assigned: NestFactory's app is a Proxy whose `set` trap stores nothing.
+  Object.defineProperty(app, 'close', {
+    value: closeAfterDrain,
+    configurable: true,
+    writable: true,
+  });
   let received = false;
   const onSignal = async (signal: NodeJS.Signals): Promise<void> => {
     // A later signal is the coordinator's: it ends the drain, or the process while hooks run.
     if (received) return;
     received = true;
     try {
-      await coordinator.drain();
       // Nest's close(signal) passes the signal to beforeApplicationShutdown/onApplicationShutdown.
-      await (app.close as (signal?: string) => Promise<void>).call(app, signal);
-      for (const name of listened) process.off(name, onSignal);
+      await closeAfterDrain(signal);
       const code = coordinator.exitCode;
       if (code !== undefined) process.exit(code);
       if (options.useProcessExit) process.exit(0);
@@ -59,6 +76,14 @@ export function enableInferenceShutdownHooks<T extends INestApplicationContext>(
   };
   for (const name of listened) process.on(name, onSignal);
   return app;
+}
+
+function coordinatorOf(app: INestApplicationContext): ShutdownCoordinator | undefined {
+  try {
+    return app.get(ShutdownCoordinator, { strict: false });
+  } catch {
+    return undefined; // InferenceModule is not imported: nothing to drain.
+  }
 }
 
 function httpAdapterOf(app: INestApplicationContext): object | undefined {

@@ -119,9 +119,11 @@ export class ShutdownCoordinator
     }
     HOOKED_ADAPTERS.add(adapter);
     this.#hooked = true;
-    // Nest awaits the adapter's beforeClose() before it calls any onModuleDestroy hook.
-    const beforeClose = adapter.beforeClose!.bind(adapter);
-    adapter.beforeClose = async () => {
+    // Nest awaits the adapter's beforeClose() before it calls any onModuleDestroy hook. (Typed by
+    // hand: Nest 11's adapter type has no such method, and the package builds against both.)
+    const closing = adapter as unknown as { beforeClose: () => unknown };
+    const beforeClose = closing.beforeClose.bind(adapter);
+    closing.beforeClose = async () => {
       await this.drain();
       await beforeClose();
     };
