@@ -37,7 +37,7 @@ export function enableInferenceShutdownHooks<T extends INestApplicationContext>(
   coordinator.signalsHandledBeforeClose();
   const listened = unique(signals.length > 0 ? signals : Object.values(ShutdownSignal));
   // app.close() drains first too (tests, the app's own signal handling), and runs once.
-  const close = (app.close as (signal?: string) => Promise<void>).bind(app);
+  const close = ownMethod(app, 'close') as (signal?: string) => Promise<void>;
   let closing: Promise<void> | undefined;
   const closeAfterDrain = (signal?: string): Promise<void> =>
     (closing ??= (async () => {
@@ -84,6 +84,19 @@ function coordinatorOf(app: INestApplicationContext): ShutdownCoordinator | unde
   } catch {
     return undefined; // InferenceModule is not imported: nothing to drain.
   }
+}
+
+/**
+ * The object's own method, bound to it. NestFactory's app is a Proxy whose `get` returns a wrapper
+ * that looks the method up at each call, so `app.close` read before redefining it would call the
+ * new one.
+ */
+function ownMethod(object: object, name: string): (...args: unknown[]) => unknown {
+  for (let o: object | null = object; o; o = Object.getPrototypeOf(o) as object | null) {
+    const method: unknown = Object.getOwnPropertyDescriptor(o, name)?.value;
+    if (typeof method === 'function') return method.bind(object) as (...args: unknown[]) => unknown;
+  }
+  throw new TypeError(`The application has no ${name}() method.`);
 }
 
 function httpAdapterOf(app: INestApplicationContext): object | undefined {
