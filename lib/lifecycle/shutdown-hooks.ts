@@ -32,7 +32,9 @@ export function enableInferenceShutdownHooks<T extends INestApplicationContext>(
 ): T {
   const coordinator = coordinatorOf(app);
   if (!coordinator || awaitsBeforeClose(httpAdapterOf(app))) {
-    return app.enableShutdownHooks(signals as ShutdownSignal[], options);
+    // Typed by hand: in Nest 11.0's types enableShutdownHooks() takes no options.
+    const enable = app.enableShutdownHooks as (signals: string[], options: object) => T;
+    return enable.call(app, signals, options);
   }
   coordinator.signalsHandledBeforeClose();
   const listened = unique(signals.length > 0 ? signals : Object.values(ShutdownSignal));
