@@ -6,8 +6,11 @@
 // the request completes, the drain ends before the app's own onModuleDestroy, and the process
 // ends by the signal, as documented.
 //
-// Usage: node test/consumer/smoke.mjs <label> <nest version> [<terminus version>]
-//   e.g. node test/consumer/smoke.mjs lowest 11.0.0 11.0.0; node test/consumer/smoke.mjs latest ^11
+// With `jest` as the fourth argument, it also runs a spec under Jest 29 + ts-jest with the
+// README's configuration (transformIgnorePatterns for this ESM package).
+//
+// Usage: node test/consumer/smoke.mjs <label> <nest version> [<terminus version>] [jest]
+//   e.g. node test/consumer/smoke.mjs lowest 11.0.0 11.0.0; node test/consumer/smoke.mjs latest ^11 ^11 jest
 // Run `npm run build` first. Prints one line per check and, last, a JSON line
 // {"passed":N,"failed":N}; exits non-zero if a check failed.
 import { execFileSync, spawn } from 'node:child_process';
@@ -16,7 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const [label = 'latest', nest = '^11', terminus = '^11'] = process.argv.slice(2);
+const [label = 'latest', nest = '^11', terminus = '^11', extra] = process.argv.slice(2);
+const withJest = extra === 'jest';
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const work = join(process.env.CONSUMER_SMOKE_DIR ?? tmpdir(), `nestjs-inference-consumer-${label}`);
 const results = { passed: 0, failed: 0 };
@@ -95,7 +99,28 @@ writeFileSync(
       },
       // What the Nest 11 starter compiles with; below 5.8, so only `module: commonjs` (node10
       // resolution, subpath types through typesVersions) loads an ESM package's types.
-      devDependencies: { typescript: '~5.7.3', '@types/node': '^20.19.0' },
+      devDependencies: {
+        typescript: '~5.7.3',
+        '@types/node': '^20.19.0',
+        ...(withJest
+          ? {
+              '@nestjs/testing': nest,
+              jest: '^29.7.0',
+              'ts-jest': '^29.2.0',
+              '@types/jest': '^29.5.0',
+            }
+          : {}),
+      },
+      ...(withJest
+        ? {
+            jest: {
+              testEnvironment: 'node',
+              testRegex: 'test/.*\\.jest\\.ts$',
+              transform: { '^.+\\.(t|j)s$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
+              transformIgnorePatterns: ['/node_modules/(?!nestjs-inference/)'],
+            },
+          }
+        : {}),
     },
     null,
     2,
@@ -153,6 +178,17 @@ function within(promise, ms, what) {
         (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)),
     ),
   ]);
+}
+
+if (withJest) {
+  check('Jest 29 + ts-jest with transformIgnorePatterns (the README’s configuration)', () => {
+    const out = execFileSync('npx', ['jest', '--ci'], {
+      cwd: work,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return /Tests:.*/.exec(out)?.[0] ?? 'passed';
+  });
 }
 
 const app = await start({ FIRST_BYTE_MS: '0' });
