@@ -112,7 +112,7 @@ export class ShutdownCoordinator
       // Nest 11: nothing would call a beforeClose() of ours; onModuleDestroy drains instead.
       if (!this.#signalsHandled) {
         this.#logger.warn(
-          `shutdown: this Nest version's HTTP adapter has no beforeClose() (Nest 11), so app.enableShutdownHooks() would run the drain among the onModuleDestroy hooks, after those of modules nearer the root. Call enableInferenceShutdownHooks(app) from 'nestjs-inference' instead of app.enableShutdownHooks(), before app.listen(), so the drain comes before your own hooks.`,
+          `shutdown: this Nest version's HTTP adapter has no beforeClose() (Nest 11), so app.enableShutdownHooks() would run the drain among the onModuleDestroy hooks, after those of modules nearer the root. Call enableInferenceShutdownHooks(app), exported by nestjs-inference, instead of app.enableShutdownHooks(), before app.listen(), so the drain comes before your own hooks.`,
         );
       }
       return;
