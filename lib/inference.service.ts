@@ -21,7 +21,8 @@ import type { EmbeddingRequest, EmbeddingResult } from './client/embedding.types
 import { ProviderRegistry } from './client/provider.registry.js';
 import { InflightRegistry } from './lifecycle/inflight.registry.js';
 import type { InflightRequest } from './lifecycle/inflight-request.js';
-import { currentRequestContext } from './context/request-context.js';
+import { cancelSourceOf, currentRequestContext } from './context/request-context.js';
+import type { CancelSource } from './client/cancel-source.js';
 import { requestIdFrom } from './lifecycle/request-id.js';
 import {
   faultOf,
@@ -145,12 +146,26 @@ export class InferenceService {
     const resolved = this.#resolve(request, client, requestId);
     // Read now: the stream may be iterated outside the request's context.
     const context = currentRequestContext();
-    return new InferenceStream((signal) =>
-      this.#routedStream(decision, client, resolved, request, requestId, options, {
-        signals: [options.signal, signal, context?.signal],
+    return new InferenceStream((signal) => {
+      const origin: CallOrigin = {
+        signals: [options.signal, signal, cancelSourceOf(context)],
         request: context?.inflight,
-      }),
-    );
+      };
+      const budget = this.#budget(decision, requestId, options);
+      // A call that cannot fall back is the provider's stream itself: no generator in between.
+      return decision.fallback === undefined
+        ? this.#streamVia(decision, client, resolved, requestId, options, origin, budget.deadline)
+        : this.#routedStream(
+            decision,
+            client,
+            resolved,
+            request,
+            requestId,
+            options,
+            origin,
+            budget,
+          );
+    });
   }
 
   /**
@@ -287,8 +302,8 @@ export class InferenceService {
     requestId: string,
     options: StreamCallOptions,
     origin: CallOrigin,
+    budget: CallBudget,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-    const budget = this.#budget(decision, requestId, options);
     let fellBack = false;
     let failure: unknown;
     try {
@@ -352,6 +367,7 @@ export class InferenceService {
       signals: origin.signals,
       track: this.inflight.trackCall(requestId, client.name, resolved.model, origin.request),
       onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
+      onChunk: collector && ((chunk) => collector.add(chunk)),
       onEnd: (summary) => {
         if (decision.side) summary.side = decision.side;
         // A stream that never opened was not billed; one cut short is estimated.
@@ -420,7 +436,7 @@ export class InferenceService {
         }
       },
     });
-    return collector ? collected(stream, collector) : stream;
+    return stream;
   }
 
   /** Hands a served stable call of the shadow cohort to the mirror (which returns at once). */
@@ -462,7 +478,7 @@ export class InferenceService {
   ): Pick<ProviderCallOptions, 'signals' | 'track'> {
     const context = currentRequestContext();
     return {
-      signals: [...signals, context?.signal],
+      signals: [...signals, cancelSourceOf(context)],
       track: this.inflight.trackCall(requestId, client.name, model, context?.inflight),
     };
   }
@@ -538,20 +554,9 @@ export class InferenceService {
   }
 }
 
-/** Passes a stream's chunks through, each also given to `collector`. */
-async function* collected(
-  stream: AsyncGenerator<ChatCompletionChunk, void, undefined>,
-  collector: AnswerCollector,
-): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-  for await (const chunk of stream) {
-    collector.add(chunk);
-    yield chunk;
-  }
-}
-
 /** A stream's ties to the HTTP request it was made for, read when `stream()` was called. */
 interface CallOrigin {
-  signals: readonly (AbortSignal | undefined)[];
+  signals: readonly (CancelSource | undefined)[];
   request: InflightRequest | undefined;
 }
 

@@ -10,7 +10,9 @@ export const DEFAULT_BODY_LIMIT_BYTES = 25 * 1024 * 1024;
  * - one JSON body limit (`BODY_LIMIT_BYTES`, default 25 MiB), where Express would allow 100 KB
  *   and Fastify 1 MB;
  * - a header block over Node's limit answered 431 in OpenAI's error shape, where Node would
- *   close with a bare status line.
+ *   close with a bare status line;
+ * - on Express, no `ETag`: Express hashes every response body for one, and no client of a POST
+ *   API sends it back (Fastify computes none).
  */
 export function configureGateway(
   app: INestApplication,
@@ -28,6 +30,7 @@ export function configureGateway(
     );
   } else {
     (app as unknown as ExpressApp).useBodyParser('json', { limit });
+    (app as unknown as ExpressApp).set('etag', false);
   }
   const server = app.getHttpServer() as Server;
   server.removeAllListeners('clientError');
@@ -47,6 +50,7 @@ interface FastifyInstance {
 }
 interface ExpressApp {
   useBodyParser(type: string, options: { limit: number }): void;
+  set(setting: string, value: unknown): void;
 }
 
 function bodyLimit(raw: string | undefined): number {

@@ -55,12 +55,16 @@ export class RolloutAuthHook implements OnModuleInit {
   }
 }
 
+const ROLLOUT_OR_ESCAPE = /rollout|%/i;
+
 /**
  * The scope a request needs, or `undefined` for routes that are not the rollout's. Paths are
  * compared as the routers may match them: decoded, without repeated or trailing slashes, and
  * case-insensitively (Express routes ignore case by default).
  */
 export function scopeOf(method: string, url: string): RolloutScope | undefined {
+  // Most requests name neither the rollout nor an escape that could spell it: nothing to decode.
+  if (!ROLLOUT_OR_ESCAPE.test(url)) return undefined;
   const raw = url.split('?', 1)[0]!;
   let path: string;
   try {

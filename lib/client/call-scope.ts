@@ -1,5 +1,6 @@
 import type { TimeoutOptions } from '../options/index.js';
 import { AttemptScope } from './attempt-scope.js';
+import type { CancelSource } from './cancel-source.js';
 import type { Clock } from './clock.js';
 
 /** Why a call was aborted: its caller cancelled, its total budget ran out, or the app's drain gave up on it. */
@@ -29,13 +30,13 @@ export class CallScope {
   #wakeUp: (() => void) | undefined;
   #alarm: unknown;
   readonly #period: number;
-  readonly #callerSignals: readonly AbortSignal[];
+  readonly #callerSignals: readonly CancelSource[];
   readonly #onCallerAbort = () => this.#abort('caller');
 
   constructor(
     private readonly clock: Clock,
     private readonly timeouts: Readonly<TimeoutOptions>,
-    callerSignals: readonly (AbortSignal | undefined)[] = [],
+    callerSignals: readonly (CancelSource | undefined)[] = [],
     deadline?: number,
   ) {
     this.startedAt = clock.now();

@@ -93,6 +93,7 @@ export async function* completionStream(
           tracking?.streaming();
         }
         summary.chunks++;
+        call.onChunk?.(out);
         yield out;
       }
       chunk = reader.take();

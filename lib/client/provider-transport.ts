@@ -7,6 +7,7 @@ import type {
   TimeoutOptions,
 } from '../options/index.js';
 import { CallScope } from './call-scope.js';
+import type { CancelSource } from './cancel-source.js';
 import { classifyFailure, statusFailure, type FailureContext } from './classify-failure.js';
 import type { Clock } from './clock.js';
 import { buildTimedConnector } from './connector.js';
@@ -24,7 +25,7 @@ export type Endpoint = 'chat' | 'embeddings';
 /** What the transport needs of a call. */
 export interface TransportCall {
   requestId: string;
-  signals?: readonly (AbortSignal | undefined)[];
+  signals?: readonly (CancelSource | undefined)[];
   timeouts?: CallTimeoutOptions;
   /** An absolute time (on the module's clock) the call must end by, whatever `totalMs` says. */
   deadline?: number;

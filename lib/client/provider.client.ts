@@ -30,6 +30,8 @@ export interface ProviderCallOptions extends TransportCall {
 
 export interface ProviderStreamOptions extends ProviderCallOptions {
   onEnd?: (summary: StreamSummary) => void;
+  /** Given each chunk as it is handed to the caller. */
+  onChunk?: (chunk: ChatCompletionChunk) => void;
 }
 
 /** A request with its model settled: what is sent upstream. */

@@ -9,6 +9,9 @@ import { Reflector } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import { InferenceModel } from '../model/inference-model.decorator.js';
 import { InflightRegistry } from '../lifecycle/inflight.registry.js';
+import type { InflightRequest } from '../lifecycle/inflight-request.js';
+import type { ModelSelection } from '../model/model-selection.js';
+import { HttpRequestContext } from './http-request-context.js';
 import { runWithRequestContext, type InferenceRequestContext } from './request-context.js';
 import { requestIdFrom } from '../lifecycle/request-id.js';
 
@@ -31,6 +34,9 @@ type AdapterResponse = ServerResponse | { raw: ServerResponse };
  */
 @Injectable()
 export class InferenceInterceptor implements NestInterceptor {
+  /** Per controller, per handler: a handler may be inherited by controllers with their own. */
+  readonly #models = new WeakMap<object, WeakMap<object, ModelSelection | undefined>>();
+
   constructor(
     private readonly registry: InflightRegistry,
     private readonly reflector: Reflector,
@@ -44,11 +50,8 @@ export class InferenceInterceptor implements NestInterceptor {
     const response = rawOf(http.getResponse<AdapterResponse>());
     const inflight =
       this.registry.requestOf(message) ?? this.registry.trackRequest(message, response);
-    const requestContext = this.createContext(message.headers, inflight.id);
-    requestContext.model ??= this.reflector.getAllAndOverride(InferenceModel, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const requestContext = this.createContext(message.headers, inflight);
+    requestContext.model ??= this.#modelOf(context);
     if (inflight.id !== requestContext.requestId) {
       inflight.id = requestContext.requestId;
       if (!response.headersSent) response.setHeader('x-request-id', requestContext.requestId);
@@ -56,7 +59,8 @@ export class InferenceInterceptor implements NestInterceptor {
     inflight.route = `${message.method ?? 'GET'} ${routeOf(request, message)}`;
     inflight.handled = true;
     requestContext.inflight = inflight;
-    requestContext.signal ??= inflight.signal;
+    // The default context makes its signal only if read; another one gets it now.
+    if (!(requestContext instanceof HttpRequestContext)) requestContext.signal ??= inflight.signal;
     // The handler runs when the inner observable is subscribed: subscribe inside the context.
     return new Observable((subscriber) =>
       runWithRequestContext(requestContext, () => next.handle().subscribe(subscriber)),
@@ -65,14 +69,27 @@ export class InferenceInterceptor implements NestInterceptor {
 
   /**
    * Builds the context of one request; override to take the id from another header. By default
-   * the id is the one the request got on arrival (its usable `x-request-id`, else generated), which
-   * is already on the response: Nest 11 copies an `@Sse()` route's headers before interceptors run.
+   * the id is the in-flight entry's: the incoming `x-request-id` when usable, else the one the
+   * response already carries.
    */
   protected createContext(
     headers: IncomingHttpHeaders,
-    arrivalId: string = requestIdFrom(headers['x-request-id']),
+    inflight?: InflightRequest,
   ): InferenceRequestContext {
-    return { requestId: arrivalId, headers };
+    if (inflight) return new HttpRequestContext(inflight.id, headers, inflight);
+    return { requestId: requestIdFrom(headers['x-request-id']), headers };
+  }
+
+  /** The route's `@InferenceModel(...)`, read once per route: metadata is fixed at startup. */
+  #modelOf(context: ExecutionContext): ModelSelection | undefined {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let models = this.#models.get(controller);
+    if (models === undefined) this.#models.set(controller, (models = new WeakMap()));
+    if (models.has(handler)) return models.get(handler);
+    const model = this.reflector.getAllAndOverride(InferenceModel, [handler, controller]);
+    models.set(handler, model);
+    return model;
   }
 }
 

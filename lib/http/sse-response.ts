@@ -72,9 +72,21 @@ export async function sendSse(
       heartbeat.unref();
     }
   };
-  const send = async (text: string) => {
+  // Chunks that arrive in one turn of the event loop (one upstream read often carries several)
+  // leave in one socket write: the response is corked at the first and uncorked after the turn.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    response.uncork();
+  };
+  const send = (text: string): Promise<void> | undefined => {
     lastWrite = Date.now();
-    await write(response, text);
+    if (!corked && !response.destroyed) {
+      corked = true;
+      response.cork();
+      process.nextTick(uncork);
+    }
+    return write(response, text);
   };
   try {
     let next: IteratorResult<ChatCompletionChunk>;
@@ -95,7 +107,8 @@ export async function sendSse(
     commit();
     try {
       while (!next.done) {
-        await send(`data: ${JSON.stringify(next.value)}\n\n`);
+        const drained = send(`data: ${JSON.stringify(next.value)}\n\n`);
+        if (drained) await drained; // back-pressure: the reader is slower than the upstream
         next = await iterator.next();
       }
       await send('data: [DONE]\n\n');
@@ -156,15 +169,18 @@ async function endWithError(
       options.errors,
       typeof requestId === 'string' ? requestId : '',
     );
-    await write(response, `data: ${JSON.stringify(body)}\n\n`).catch(() => undefined);
+    await write(response, `data: ${JSON.stringify(body)}\n\n`)?.catch(() => undefined);
   }
   response.end();
 }
 
-/** Writes, and waits for the socket to drain when it asks to; the waiters are removed after. */
-function write(response: ServerResponse, text: string): Promise<void> {
+/**
+ * Writes; when the socket asks to wait, returns a promise of its drain (the waiters are removed
+ * after), otherwise nothing, so a chunk that needs no wait costs no promise.
+ */
+function write(response: ServerResponse, text: string): Promise<void> | undefined {
   if (response.destroyed) return Promise.reject(new Error('The client disconnected.'));
-  if (response.write(text)) return Promise.resolve();
+  if (response.write(text)) return undefined;
   return new Promise((resolve, reject) => {
     const done = () => {
       response.off('drain', done);

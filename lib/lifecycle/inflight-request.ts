@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { CallTracking } from '../client/call-tracking.js';
+import type { CancelSource } from '../client/cancel-source.js';
 import { requestIdFrom } from './request-id.js';
 
 /**
@@ -50,8 +51,12 @@ export class InflightCall implements CallTracking {
   }
 }
 
-/** One HTTP request, from its arrival until its response is written or its client is gone. */
-export class InflightRequest {
+/**
+ * One HTTP request, from its arrival until its response is written or its client is gone. It is
+ * a `CancelSource` for the calls made for it: they listen to it directly, and only code that asks
+ * for `signal` gets an `AbortController`.
+ */
+export class InflightRequest implements CancelSource {
   /** Set by the interceptor once a route handles the request. */
   route: string | undefined;
   handled = false;
@@ -60,6 +65,7 @@ export class InflightRequest {
   #id: string | undefined;
   #abort: AbortController | undefined;
   #clientGone = false;
+  #onGone: (() => void)[] | undefined;
 
   constructor(
     /** The incoming `x-request-id` header, read only if no interceptor names the request. */
@@ -90,10 +96,28 @@ export class InflightRequest {
     return this.#abort.signal;
   }
 
+  /** True once the client is gone before its response was complete. */
+  get aborted(): boolean {
+    return this.#clientGone;
+  }
+
+  /** Calls `listener` once, when the client goes away before its response is complete. */
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (!this.#clientGone) (this.#onGone ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const index = this.#onGone?.indexOf(listener) ?? -1;
+    if (index !== -1) this.#onGone!.splice(index, 1);
+  }
+
   /** The response closed before it was complete: the client is gone. Aborts `signal`. */
   clientGone(): void {
     if (this.#clientGone) return;
     this.#clientGone = true;
+    const listeners = this.#onGone;
+    this.#onGone = undefined;
+    if (listeners) for (const listener of listeners) listener();
     this.#abort?.abort(clientGoneReason());
   }
 

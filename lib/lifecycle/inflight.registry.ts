@@ -29,7 +29,8 @@ export class InflightRegistry {
   readonly figures: InflightFigures = { completed: 0, rejected: 0, abandoned: 0 };
   readonly #requests = new Set<InflightRequest>();
   readonly #calls = new Set<InflightCall>();
-  readonly #byMessage = new WeakMap<IncomingMessage, InflightRequest>();
+  /** Where a message keeps its entry: a property of its own, cheaper than a WeakMap per request. */
+  readonly #entry = Symbol('nestjs-inference in-flight request');
   readonly #clock: Clock;
   readonly #retryAfterMs: number;
   readonly #watch: DrainBudgetWatch;
@@ -74,7 +75,7 @@ export class InflightRegistry {
    * response closes before it is complete.
    */
   trackRequest(message: IncomingMessage, response: ServerResponse): InflightRequest {
-    const existing = this.#byMessage.get(message);
+    const existing = this.requestOf(message);
     if (existing) return existing;
     const request = new InflightRequest(
       message.headers['x-request-id'],
@@ -83,7 +84,7 @@ export class InflightRegistry {
       response,
     );
     this.#requests.add(request);
-    this.#byMessage.set(message, request);
+    (message as Tagged)[this.#entry] = request;
     // Every response names its request, errors and 404s included; the interceptor may rename it.
     if (!response.headersSent) response.setHeader('x-request-id', request.id);
     response.once('close', () => {
@@ -95,7 +96,7 @@ export class InflightRegistry {
   }
 
   requestOf(message: IncomingMessage): InflightRequest | undefined {
-    return this.#byMessage.get(message);
+    return (message as Tagged)[this.#entry];
   }
 
   /**
@@ -242,6 +243,8 @@ export class InflightRegistry {
     for (const resolve of waiters) resolve();
   }
 }
+
+type Tagged = IncomingMessage & { [entry: symbol]: InflightRequest | undefined };
 
 function firstOf<T>(set: ReadonlySet<T>): T | undefined {
   for (const value of set) return value;
