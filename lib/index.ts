@@ -81,11 +81,16 @@ export type {
   ShutdownOptions,
   TimeoutOptions,
 } from './options/index.js';
-export { InflightRegistry, ShutdownCoordinator } from './lifecycle/index.js';
+export {
+  InflightRegistry,
+  ShutdownCoordinator,
+  enableInferenceShutdownHooks,
+} from './lifecycle/index.js';
 export type {
   InflightFigures,
   InflightSnapshot,
   InflightState,
+  InferenceShutdownHooksOptions,
   ShutdownEvent,
   ShutdownPhase,
   ShutdownSummary,

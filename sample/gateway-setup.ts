@@ -21,7 +21,13 @@ export function configureGateway(
   const limit = bodyLimit(env.BODY_LIMIT_BYTES);
   const adapter = app.getHttpAdapter().getType();
   if (adapter === 'fastify') {
-    (app as unknown as FastifyApp).useBodyParser('application/json', { bodyLimit: limit });
+    // Fastify's own JSON parser, named: Nest 11 hands the raw Buffer on when given none.
+    const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+    (app as unknown as FastifyApp).useBodyParser(
+      'application/json',
+      { bodyLimit: limit },
+      fastify.getDefaultJsonParser('error', 'error'),
+    );
   } else {
     (app as unknown as ExpressApp).useBodyParser('json', { limit });
     (app as unknown as ExpressApp).set('etag', false);
@@ -32,7 +38,15 @@ export function configureGateway(
 }
 
 interface FastifyApp {
-  useBodyParser(type: string, options: { bodyLimit: number }): void;
+  useBodyParser(type: string, options: { bodyLimit: number }, parser: BodyParser): void;
+}
+type BodyParser = (
+  request: unknown,
+  body: Buffer,
+  done: (error: Error | null, body?: unknown) => void,
+) => void;
+interface FastifyInstance {
+  getDefaultJsonParser(onProtoPoisoning: string, onConstructorPoisoning: string): BodyParser;
 }
 interface ExpressApp {
   useBodyParser(type: string, options: { limit: number }): void;

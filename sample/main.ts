@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { enableInferenceShutdownHooks } from 'nestjs-inference';
 import { AppModule } from './app.module.js';
 import { configureGateway } from './gateway-setup.js';
 import { reportSignals } from './shutdown-report.js';
@@ -24,8 +25,10 @@ async function bootstrap(): Promise<void> {
   const app = await createApp();
   configureGateway(app);
   reportSignals();
-  // All the module needs for a drop-free shutdown: Nest's own signal handling.
-  app.enableShutdownHooks();
+  // All the module needs for a drop-free shutdown on Nest 12: Nest's own signal handling. On
+  // Nest 11 (`SHUTDOWN_HOOKS=inference`), the module's helper, which drains before app.close().
+  if (process.env.SHUTDOWN_HOOKS === 'inference') enableInferenceShutdownHooks(app);
+  else app.enableShutdownHooks();
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port, process.env.HOST ?? '127.0.0.1');
   logger.log(`Gateway listening on ${await app.getUrl()}/v1/chat/completions`);

@@ -17,6 +17,21 @@ import type { ShutdownEvent, ShutdownPhase, ShutdownSummary } from './shutdown-e
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
+/** Adapters whose own `beforeClose()` the coordinator wrapped: Nest awaits it before any hook. */
+const HOOKED_ADAPTERS = new WeakSet<object>();
+
+/**
+ * Whether Nest awaits `adapter.beforeClose()` before the app's shutdown hooks: Nest 12's adapters
+ * have the method (its `app.close()` calls it first); Nest 11's have none and nothing calls one.
+ */
+export function awaitsBeforeClose(adapter: object | undefined): boolean {
+  if (!adapter) return false;
+  return (
+    HOOKED_ADAPTERS.has(adapter) ||
+    typeof (adapter as { beforeClose?: unknown }).beforeClose === 'function'
+  );
+}
+
 /**
  * Runs the shutdown contract when Nest closes the app (`app.enableShutdownHooks()` on a signal,
  * or `app.close()`). It hooks the HTTP adapter's `beforeClose`, which Nest awaits before any
@@ -30,6 +45,10 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * calls are stopped (open streams end with a terminal error event) and after `abandonGraceMs`
  * the sockets left are destroyed; 6. Nest goes on with the app's hooks. A second signal during
  * the drain ends it at once (7), and one summary is logged and emitted (8).
+ *
+ * Nest 11's adapters have no `beforeClose()`: there `enableInferenceShutdownHooks(app)` runs the
+ * drain before `app.close()`. Without it the drain runs in this provider's `onModuleDestroy`, among
+ * the other modules' hooks (Nest 11 runs the root module's first), and startup says so.
  */
 @Injectable()
 export class ShutdownCoordinator
@@ -45,6 +64,7 @@ export class ShutdownCoordinator
   #summary: ShutdownSummary | undefined;
   #forced = false;
   #hooked = false;
+  #signalsHandled = false;
   readonly #sleepers = new Set<() => void>();
 
   constructor(
@@ -80,7 +100,6 @@ export class ShutdownCoordinator
     this.#warnIfOverGracePeriod();
     const adapter = this.adapterHost.httpAdapter;
     if (!adapter) return;
-    this.#hooked = true;
     const server = adapter.getHttpServer() as Server | undefined;
     if (server && typeof server.closeIdleConnections === 'function') {
       this.#gate = new HttpServerGate(server, this.registry, {
@@ -89,12 +108,39 @@ export class ShutdownCoordinator
       });
       this.#warnIfIdleConnectionsOutlastDrain(this.#gate);
     }
-    // Nest awaits the adapter's beforeClose() before it calls any onModuleDestroy hook.
-    const beforeClose = adapter.beforeClose?.bind(adapter);
-    adapter.beforeClose = async () => {
+    if (!awaitsBeforeClose(adapter)) {
+      // Nest 11: nothing would call a beforeClose() of ours; onModuleDestroy drains instead.
+      if (!this.#signalsHandled) {
+        this.#logger.warn(
+          `shutdown: this Nest version's HTTP adapter has no beforeClose() (Nest 11), so app.enableShutdownHooks() would run the drain among the onModuleDestroy hooks, after those of modules nearer the root. Call enableInferenceShutdownHooks(app), exported by nestjs-inference, instead of app.enableShutdownHooks(), before app.listen(), so the drain comes before your own hooks.`,
+        );
+      }
+      return;
+    }
+    HOOKED_ADAPTERS.add(adapter);
+    this.#hooked = true;
+    // Nest awaits the adapter's beforeClose() before it calls any onModuleDestroy hook. (Typed by
+    // hand: Nest 11's adapter type has no such method, and the package builds against both.)
+    const closing = adapter as unknown as { beforeClose: () => unknown };
+    const beforeClose = closing.beforeClose.bind(adapter);
+    closing.beforeClose = async () => {
       await this.drain();
-      await beforeClose?.();
+      await beforeClose();
     };
+  }
+
+  /**
+   * Called by `enableInferenceShutdownHooks`, which drains before `app.close()` on a signal: no
+   * startup warning about Nest 11's missing `beforeClose()` then.
+   * @internal
+   */
+  signalsHandledBeforeClose(): void {
+    this.#signalsHandled = true;
+  }
+
+  /** The exit code the process must end with after this shutdown, if not the signal's own. */
+  get exitCode(): number | undefined {
+    return (this.#summary?.abandoned ?? 0) > 0 ? this.#options.abandonedExitCode : undefined;
   }
 
   /** Runs the drain, once; later calls wait for the same one. */
@@ -103,8 +149,9 @@ export class ShutdownCoordinator
   }
 
   /**
-   * Without an HTTP adapter (an application context, a microservice) there is no `beforeClose`
-   * to hook: the drain of upstream calls runs here, among the other modules' hooks.
+   * Without an HTTP adapter (an application context, a microservice), or on Nest 11 without
+   * `enableInferenceShutdownHooks`, there is no `beforeClose` to hook: the drain runs here, among
+   * the other modules' hooks. After the helper's drain, this returns the same finished drain.
    */
   async onModuleDestroy(): Promise<void> {
     if (!this.#hooked) await this.drain();

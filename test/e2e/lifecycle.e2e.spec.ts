@@ -20,6 +20,7 @@ import {
   InferenceService,
   InferenceShutdownError,
   InflightRegistry,
+  enableInferenceShutdownHooks,
   ShutdownCoordinator,
   httpStatusOf,
   type InferenceModuleOptions,
@@ -106,6 +107,7 @@ async function startApp(
   const app = moduleRef.createNestApplication(adapters[adapter](), {
     logger: logger === false ? false : logger,
   });
+  enableInferenceShutdownHooks(app); // On Nest 11, app.close() drains first only with it.
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}` };

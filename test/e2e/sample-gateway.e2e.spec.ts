@@ -216,7 +216,9 @@ describe.each(Object.keys(adapters) as AdapterName[])(
       });
       const response = await fetch(`${baseUrl}/metrics`);
       expect(response.status).toBe(200);
-      expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(response.headers.get('content-type')).toMatch(
+        /^text\/plain;( charset=utf-8;)? version=0\.0\.4/,
+      );
       const families = parsePrometheusTextFormat(await response.text());
       const duration = families.find(
         (family) => family.name === 'gen_ai_client_operation_duration',

@@ -43,7 +43,7 @@ describe('package.json', () => {
     expect(manifest.engines.node).toBe('^20.19.0 || ^22.12.0 || >=24.0.0');
     expect(manifest.dependencies.undici).toMatch(/^\^7\./);
     for (const peer of ['@nestjs/common', '@nestjs/core'])
-      expect(manifest.peerDependencies[peer]).toMatch(/^\^12\./);
+      expect(manifest.peerDependencies[peer]).toBe('^11.0.0 || ^12.0.0');
     expect(Object.keys(manifest.peerDependencies)).toEqual(
       expect.arrayContaining(['reflect-metadata', 'rxjs']),
     );
@@ -72,8 +72,18 @@ describe('package.json', () => {
     }
   });
 
+  it('maps every subpath in typesVersions too, for `module: commonjs` (node10) resolution', () => {
+    const subpaths = Object.entries<Record<string, string>>(manifest.exports).filter(
+      ([subpath]) => subpath !== '.' && subpath !== './package.json',
+    );
+    expect(Object.keys(manifest.typesVersions)).toEqual(['*']);
+    expect(manifest.typesVersions['*']).toEqual(
+      Object.fromEntries(subpaths.map(([subpath, c]) => [subpath.slice(2), [c.types]])),
+    );
+  });
+
   it('keeps @nestjs/terminus an optional peer, used by the terminus subpath only', () => {
-    expect(manifest.peerDependencies['@nestjs/terminus']).toMatch(/^\^12\./);
+    expect(manifest.peerDependencies['@nestjs/terminus']).toBe('^11.0.0 || ^12.0.0');
     expect(manifest.peerDependenciesMeta['@nestjs/terminus']).toEqual({ optional: true });
     const importers = sourceFiles(join(root, 'lib'))
       .filter((file) => importedPackages(file).includes('@nestjs/terminus'))
