@@ -10,6 +10,7 @@
 //   BENCH_QUICK=1 npm run bench:gateway    # short rounds, for a smoke run
 //   BENCH_ONLY=stream npm run bench:gateway
 //   BENCH_ROUNDS=9 BENCH_SECONDS=8 npm run bench:gateway
+//   BENCH_BASELINE=../other-checkout npm run bench:gateway   # also that checkout's built sample
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
@@ -43,9 +44,9 @@ async function startProcess(args, env, pattern = /(http:\/\/\S+)/) {
 }
 
 async function startServers(upstreamUrl) {
-  const sample = (adapter) =>
+  const sample = (adapter, checkout = root) =>
     startProcess(
-      ['sample/dist/main.js'],
+      [`${checkout}/sample/dist/main.js`],
       {
         NODE_ENV: 'production',
         HTTP_ADAPTER: adapter,
@@ -60,11 +61,14 @@ async function startServers(upstreamUrl) {
     );
   const bare = (adapter) =>
     startProcess(['bench/bare-proxy.mjs'], { HTTP_ADAPTER: adapter, UPSTREAM_URL: upstreamUrl });
+  const baseline = process.env.BENCH_BASELINE;
   return {
     'bare proxy, express': await bare('express'),
     'sample, express': await sample('express'),
+    ...(baseline && { 'sample, express, baseline': await sample('express', baseline) }),
     'bare proxy, fastify': await bare('fastify'),
     'sample, fastify': await sample('fastify'),
+    ...(baseline && { 'sample, fastify, baseline': await sample('fastify', baseline) }),
   };
 }
 
@@ -114,15 +118,15 @@ async function scenario({ name, kind, chunks }) {
 
   console.log(`\n${name} (${ROUNDS} rounds × ${SECONDS} s per server, ${CONNECTIONS} connections)`);
   console.log(
-    'server                 req/s   p50 ms   p99 ms | throughput× bare (min–max)   p50× bare',
+    'server                       req/s   p50 ms   p99 ms | throughput× bare (min–max)   p50× bare',
   );
   for (const label of labels) {
     const mine = runs[label];
-    const base = runs[label.replace('sample', 'bare proxy')];
+    const base = runs[label.replace('sample', 'bare proxy').replace(', baseline', '')];
     const throughput = mine.map((run, i) => run.perSecond / base[i].perSecond);
     const p50 = mine.map((run, i) => run.p50 / base[i].p50);
     console.log(
-      `${label.padEnd(20)} ${median(mine.map((r) => r.perSecond))
+      `${label.padEnd(26)} ${median(mine.map((r) => r.perSecond))
         .toFixed(0)
         .padStart(7)} ${median(mine.map((r) => r.p50))
         .toFixed(1)
