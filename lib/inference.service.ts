@@ -146,26 +146,13 @@ export class InferenceService {
     const resolved = this.#resolve(request, client, requestId);
     // Read now: the stream may be iterated outside the request's context.
     const context = currentRequestContext();
-    return new InferenceStream((signal) => {
-      const origin: CallOrigin = {
+    // A generator: nothing starts (span, budget, upstream call) before the first `next()`.
+    return new InferenceStream((signal) =>
+      this.#routedStream(decision, client, resolved, request, requestId, options, {
         signals: [options.signal, signal, cancelSourceOf(context)],
         request: context?.inflight,
-      };
-      const budget = this.#budget(decision, requestId, options);
-      // A call that cannot fall back is the provider's stream itself: no generator in between.
-      return decision.fallback === undefined
-        ? this.#streamVia(decision, client, resolved, requestId, options, origin, budget.deadline)
-        : this.#routedStream(
-            decision,
-            client,
-            resolved,
-            request,
-            requestId,
-            options,
-            origin,
-            budget,
-          );
-    });
+      }),
+    );
   }
 
   /**
@@ -302,8 +289,8 @@ export class InferenceService {
     requestId: string,
     options: StreamCallOptions,
     origin: CallOrigin,
-    budget: CallBudget,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    const budget = this.#budget(decision, requestId, options);
     let fellBack = false;
     let failure: unknown;
     try {

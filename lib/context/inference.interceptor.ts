@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Reflector } from '@nestjs/core';
-import type { Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import { InferenceModel } from '../model/inference-model.decorator.js';
 import { InflightRegistry } from '../lifecycle/inflight.registry.js';
 import type { InflightRequest } from '../lifecycle/inflight-request.js';
@@ -61,9 +61,11 @@ export class InferenceInterceptor implements NestInterceptor {
     requestContext.inflight = inflight;
     // The default context makes its signal only if read; another one gets it now.
     if (!(requestContext instanceof HttpRequestContext)) requestContext.signal ??= inflight.signal;
-    // The handler runs later, when Nest subscribes, but in the async scope in which `handle()` was
-    // called (Nest binds it with an AsyncResource, on 11 and 12): that scope carries the context.
-    return runWithRequestContext(requestContext, () => next.handle());
+    // The handler runs when the inner observable is subscribed, and an Observable it returns when
+    // that one is: subscribe inside the context, so both run in it.
+    return new Observable((subscriber) =>
+      runWithRequestContext(requestContext, () => next.handle().subscribe(subscriber)),
+    );
   }
 
   /**

@@ -72,20 +72,10 @@ export async function sendSse(
       heartbeat.unref();
     }
   };
-  // Chunks that arrive in one turn of the event loop (one upstream read often carries several)
-  // leave in one socket write: the response is corked at the first and uncorked after the turn.
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    response.uncork();
-  };
+  // Node corks the socket for the rest of the turn at a response's first write, so the chunks of
+  // one upstream read already leave together.
   const send = (text: string): Promise<void> | undefined => {
     lastWrite = Date.now();
-    if (!corked && !response.destroyed) {
-      corked = true;
-      response.cork();
-      process.nextTick(uncork);
-    }
     return write(response, text);
   };
   try {

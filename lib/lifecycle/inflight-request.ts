@@ -117,8 +117,20 @@ export class InflightRequest implements CancelSource {
     this.#clientGone = true;
     const listeners = this.#onGone;
     this.#onGone = undefined;
-    if (listeners) for (const listener of listeners) listener();
-    this.#abort?.abort(clientGoneReason());
+    try {
+      this.#abort?.abort(clientGoneReason());
+    } finally {
+      // As an EventTarget would: every listener runs, and one that throws is reported afterwards.
+      for (const listener of listeners ?? []) {
+        try {
+          listener();
+        } catch (error) {
+          process.nextTick(() => {
+            throw error;
+          });
+        }
+      }
+    }
   }
 
   get state(): InflightState {

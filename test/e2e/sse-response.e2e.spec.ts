@@ -76,6 +76,18 @@ describe('sendSse', () => {
     );
   });
 
+  it('delivers a burst of small chunks larger than the buffer, all in one turn', async () => {
+    // 1,000 chunks of ~200 bytes with no wait between them: writes pass the high-water mark
+    // within one turn of the event loop, and the stream must still reach [DONE].
+    const contents = Array.from({ length: 1_000 }, (_, i) => `${i} `.padEnd(120, 'x'));
+    const s = await serve((response) => sendSse(chunks(contents), response));
+    server = s.server;
+    const response = await request(s.url);
+    const text = await response.body.text();
+    expect(text.split('\n\n').filter(Boolean)).toHaveLength(1_001);
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  }, 10_000);
+
   it('throws a failure before the first chunk, with nothing written', async () => {
     const s = await serve((response) => sendSse(chunks(['a'], { failAfter: 0 }), response));
     server = s.server;
