@@ -252,6 +252,9 @@ describe('deploy/grafana and deploy/prometheus against the sample’s real metri
     READINESS_DELAY_MS: '0',
     ROLLOUT_PHASES: '50:10m',
     ROLLOUT_INTERVAL_MS: '100', // warm-up probes every 100 ms
+    // The override header is off by default: without it, `always` was ignored and the canary got
+    // the call only when its random bucket fell under 50%.
+    ROLLOUT_OVERRIDE_HEADER: 'true',
   };
 
   beforeAll(async () => {
