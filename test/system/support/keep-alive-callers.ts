@@ -78,15 +78,19 @@ export class KeepAliveCaller {
         connect: (connectOptions, callback) => {
           const { host, port } = options.route();
           connect({ ...connectOptions, hostname: host, port: String(port) }, (...result) => {
-            this.#ports = result[1] ? portsOf(result[1] as Socket) : {};
+            this.#ports = result[1] ? portsOf(result[1] as Socket, port) : {};
             callback(...result);
           });
         },
       });
     } else {
       const agent = new NodeAgent({ keepAlive: true, timeout: 5_000 });
-      agent.createConnection = (connectOptions: ClientRequestArgs) =>
-        createConnection({ ...(connectOptions as object), ...options.route() });
+      agent.createConnection = (connectOptions: ClientRequestArgs) => {
+        const address = options.route();
+        const socket = createConnection({ ...(connectOptions as object), ...address });
+        routedPorts.set(socket, address.port);
+        return socket;
+      };
       this.#node = agent;
     }
   }
@@ -184,8 +188,9 @@ export class KeepAliveCaller {
       );
       request.on('socket', (assigned: Socket) => {
         // Ports are read once connected, while the socket is open.
-        if (!assigned.connecting) ports = portsOf(assigned);
-        else assigned.once('connect', () => (ports = portsOf(assigned)));
+        const routed = routedPorts.get(assigned);
+        if (!assigned.connecting) ports = portsOf(assigned, routed);
+        else assigned.once('connect', () => (ports = portsOf(assigned, routed)));
       });
       request.on('error', (error) => {
         // An error after the response began is reported by the response's 'close'.
@@ -206,8 +211,16 @@ interface Ports {
   remote?: number;
 }
 
-function portsOf(socket: Socket): Ports {
-  return { local: socket.localPort, remote: socket.remotePort };
+/** The port each of Node's agent's connections was routed to. */
+const routedPorts = new WeakMap<Socket, number>();
+
+/**
+ * The connection's ports. The remote one is the port it was routed to when the peer's address can
+ * no longer be read: a connection the kernel queued and reset at the listener's close is already
+ * reset when a busy caller gets to its `connect` event.
+ */
+function portsOf(socket: Socket, routedPort: number | undefined): Ports {
+  return { local: socket.localPort, remote: socket.remotePort ?? routedPort };
 }
 
 /** The answer's text; for a stream, only if it ended with `[DONE]`. */
