@@ -65,7 +65,7 @@ export class InflightRequest implements CancelSource {
   #id: string | undefined;
   #abort: AbortController | undefined;
   #clientGone = false;
-  #onGone: (() => void)[] | undefined;
+  #onGone: Set<() => void> | undefined;
 
   constructor(
     /** The incoming `x-request-id` header, read only if no interceptor names the request. */
@@ -101,14 +101,17 @@ export class InflightRequest implements CancelSource {
     return this.#clientGone;
   }
 
-  /** Calls `listener` once, when the client goes away before its response is complete. */
+  /**
+   * Calls `listener` once, when the client goes away before its response is complete. As on an
+   * `EventTarget`, a listener added twice runs once.
+   */
   addEventListener(_type: 'abort', listener: () => void): void {
-    if (!this.#clientGone) (this.#onGone ??= []).push(listener);
+    if (!this.#clientGone) (this.#onGone ??= new Set()).add(listener);
   }
 
+  /** As on an `EventTarget`, a listener removed while others run is not called. */
   removeEventListener(_type: 'abort', listener: () => void): void {
-    const index = this.#onGone?.indexOf(listener) ?? -1;
-    if (index !== -1) this.#onGone!.splice(index, 1);
+    this.#onGone?.delete(listener);
   }
 
   /** The response closed before it was complete: the client is gone. Aborts `signal`. */
@@ -116,12 +119,13 @@ export class InflightRequest implements CancelSource {
     if (this.#clientGone) return;
     this.#clientGone = true;
     const listeners = this.#onGone;
-    this.#onGone = undefined;
     try {
       this.#abort?.abort(clientGoneReason());
     } finally {
       // As an EventTarget would: every listener runs, and one that throws is reported afterwards.
+      // The set is iterated live, so one removed by an earlier listener is skipped.
       for (const listener of listeners ?? []) {
+        listeners!.delete(listener);
         try {
           listener();
         } catch (error) {
@@ -130,6 +134,7 @@ export class InflightRequest implements CancelSource {
           });
         }
       }
+      this.#onGone = undefined;
     }
   }
 

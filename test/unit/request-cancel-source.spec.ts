@@ -42,6 +42,23 @@ describe('an in-flight request as the cancel source of its calls', () => {
     inflight.clientGone();
     expect(heard).toBe(1);
   });
+
+  it('runs a listener added twice once, and skips one an earlier listener removed', () => {
+    const inflight = request();
+    const heard: string[] = [];
+    const second = () => heard.push('second');
+    const first = () => {
+      heard.push('first');
+      inflight.removeEventListener('abort', second);
+    };
+    const twice = () => heard.push('twice');
+    inflight.addEventListener('abort', twice);
+    inflight.addEventListener('abort', twice);
+    inflight.addEventListener('abort', first);
+    inflight.addEventListener('abort', second);
+    inflight.clientGone();
+    expect(heard).toEqual(['twice', 'first']);
+  });
 });
 
 describe('a request context that follows its request', () => {
