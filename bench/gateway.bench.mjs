@@ -11,57 +11,19 @@
 //   BENCH_ONLY=stream npm run bench:gateway
 //   BENCH_ROUNDS=9 BENCH_SECONDS=8 npm run bench:gateway
 //   BENCH_BASELINE=../other-checkout npm run bench:gateway   # also that checkout's built sample
-import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
+import { chatBody, startBareProxy, startSample, startUpstream } from './processes.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 5));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 6));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const root = new URL('..', import.meta.url).pathname;
-
-/** Starts `args` with `env` and resolves with the first URL it prints. */
-async function startProcess(args, env, pattern = /(http:\/\/\S+)/) {
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  const url = await new Promise((resolve, reject) => {
-    child.stdout.on('data', (data) => {
-      output += data;
-      const match = pattern.exec(output);
-      if (match) resolve(match[1]);
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`${args.join(' ')} exited (${code}): ${output}`)),
-    );
-  });
-  child.stdout.resume();
-  return { url, stop: () => child.kill('SIGKILL') };
-}
 
 async function startServers(upstreamUrl) {
-  const sample = (adapter, checkout = root) =>
-    startProcess(
-      [`${checkout}/sample/dist/main.js`],
-      {
-        NODE_ENV: 'production',
-        HTTP_ADAPTER: adapter,
-        PORT: '0',
-        READINESS_DELAY_MS: '0',
-        INFERENCE_BASE_URL: upstreamUrl,
-        INFERENCE_API_KEY: 'sk-bench',
-        CANARY_BASE_URL: upstreamUrl,
-        CANARY_API_KEY: 'sk-bench',
-      },
-      /listening on (http:\/\/\S+)\/v1\/chat\/completions/,
-    );
-  const bare = (adapter) =>
-    startProcess(['bench/bare-proxy.mjs'], { HTTP_ADAPTER: adapter, UPSTREAM_URL: upstreamUrl });
   const baseline = process.env.BENCH_BASELINE;
+  const sample = (adapter, checkout) => startSample({ adapter, upstreamUrl, checkout });
+  const bare = (adapter) => startBareProxy({ adapter, upstreamUrl });
   return {
     'bare proxy, express': await bare('express'),
     'sample, express': await sample('express'),
@@ -87,13 +49,9 @@ const median = (values) => values.toSorted((a, b) => a - b)[Math.floor(values.le
 
 async function scenario({ name, kind, chunks }) {
   if (process.env.BENCH_ONLY && process.env.BENCH_ONLY !== kind) return;
-  const upstream = await startProcess(['bench/simulated-server.mjs', String(chunks)], {});
+  const upstream = await startUpstream(chunks);
   const servers = await startServers(upstream.url);
-  const body = {
-    model: 'gpt-4.1',
-    messages: [{ role: 'user', content: 'Recommend three books about resilience.' }],
-    ...(kind === 'stream' ? { stream: true } : {}),
-  };
+  const body = chatBody(kind);
   const labels = Object.keys(servers);
   for (const label of labels) await load(servers[label].url, body, 1); // warm-up
   const runs = Object.fromEntries(labels.map((label) => [label, []]));

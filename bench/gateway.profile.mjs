@@ -7,12 +7,18 @@
 //   npm run build:sample && node bench/gateway.profile.mjs                   # sample, express, unary
 //   node bench/gateway.profile.mjs --target bare --adapter fastify --kind stream --seconds 10
 //   node bench/gateway.profile.mjs --target service --kind chat             # the client path
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import {
+  chatBody,
+  startBareProxy,
+  startProcess,
+  startSample,
+  startUpstream,
+} from './processes.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -22,24 +28,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '8' },
   },
 });
-const root = new URL('..', import.meta.url).pathname;
 const profileDir = mkdtempSync(join(tmpdir(), 'gateway-profile-'));
-
-function start(argv, env, pattern = /(http:\/\/\S+)/) {
-  const child = spawn(process.execPath, argv, {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  return new Promise((resolve) =>
-    child.stdout.on('data', (data) => {
-      output += data;
-      const match = pattern.exec(output);
-      if (match) resolve({ url: match[1], child });
-    }),
-  );
-}
 
 const profiled = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
 let requests;
@@ -47,41 +36,26 @@ let loadStartedAt;
 let exitedAt;
 let perSecond;
 if (args.target === 'service') {
-  const load = await start(
+  const load = await startProcess(
     [...profiled, 'bench/service-load.mjs', args.kind],
     {},
     /LOAD (\d+(?:\.\d+)?)/,
   );
   await new Promise((resolve) => load.child.once('exit', resolve));
+  const loadMs = Number(load.printed);
   exitedAt = Date.now();
-  loadStartedAt = exitedAt - Number(load.url);
+  loadStartedAt = exitedAt - loadMs;
   requests = args.kind === 'stream' ? 600 : 40_000;
-  perSecond = (requests / Number(load.url)) * 1000;
+  perSecond = (requests / loadMs) * 1000;
 } else {
-  const upstream = await start(
-    ['bench/simulated-server.mjs', args.kind === 'stream' ? '64' : '8'],
-    {},
-  );
+  const upstream = await startUpstream(args.kind === 'stream' ? 64 : 8);
   const server =
     args.target === 'sample'
-      ? await start(
-          [...profiled, 'sample/dist/main.js'],
-          {
-            NODE_ENV: 'production',
-            HTTP_ADAPTER: args.adapter,
-            PORT: '0',
-            READINESS_DELAY_MS: '0',
-            DRAIN_TIMEOUT_MS: '1000',
-            INFERENCE_BASE_URL: upstream.url,
-            INFERENCE_API_KEY: 'sk-bench',
-            CANARY_BASE_URL: upstream.url,
-            CANARY_API_KEY: 'sk-bench',
-          },
-          /listening on (http:\/\/\S+)\/v1\/chat\/completions/,
-        )
-      : await start([...profiled, 'bench/bare-proxy.mjs'], {
-          HTTP_ADAPTER: args.adapter,
-          UPSTREAM_URL: upstream.url,
+      ? await startSample({ adapter: args.adapter, upstreamUrl: upstream.url, nodeArgs: profiled })
+      : await startBareProxy({
+          adapter: args.adapter,
+          upstreamUrl: upstream.url,
+          nodeArgs: profiled,
         });
   const load = (seconds) =>
     autocannon({
@@ -90,11 +64,7 @@ if (args.target === 'service') {
       connections: 50,
       duration: seconds,
       headers: { 'content-type': 'application/json', 'x-user-id': 'bench-user' },
-      body: JSON.stringify({
-        model: 'gpt-4.1',
-        messages: [{ role: 'user', content: 'Recommend three books about resilience.' }],
-        ...(args.kind === 'stream' ? { stream: true } : {}),
-      }),
+      body: JSON.stringify(chatBody(args.kind)),
     });
   await load(1); // warm-up: left out below
   loadStartedAt = Date.now();
@@ -102,7 +72,7 @@ if (args.target === 'service') {
   server.child.kill('SIGTERM'); // both exit on it, and the profile is written on exit
   await new Promise((resolve) => server.child.once('exit', resolve));
   exitedAt = Date.now();
-  upstream.child.kill('SIGKILL');
+  upstream.stop();
   requests = result.requests.total;
   perSecond = result.requests.average;
 }
