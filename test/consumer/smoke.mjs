@@ -25,19 +25,8 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 const work = join(process.env.CONSUMER_SMOKE_DIR ?? tmpdir(), `nestjs-inference-consumer-${label}`);
 const results = { passed: 0, failed: 0 };
 
-function check(name, fn) {
-  try {
-    const detail = fn();
-    results.passed++;
-    console.log(`  ok   ${name}${detail ? `: ${detail}` : ''}`);
-    return true;
-  } catch (error) {
-    results.failed++;
-    console.log(`  FAIL ${name}: ${error instanceof Error ? error.message : String(error)}`);
-    return false;
-  }
-}
-async function checkAsync(name, fn) {
+/** Runs one check (sync or async), prints `ok` or `FAIL` with its detail, and counts it. */
+async function check(name, fn) {
   try {
     const detail = await fn();
     results.passed++;
@@ -73,7 +62,7 @@ mkdirSync(work, { recursive: true });
 cpSync(join(repo, 'test/consumer/app'), work, { recursive: true });
 
 let tarball;
-const packed = check('npm pack', () => {
+const packed = await check('npm pack', () => {
   const out = run('npm', ['pack', '--json', '--pack-destination', work], repo);
   tarball = join(work, JSON.parse(out)[0].filename);
   return tarball.slice(work.length + 1);
@@ -127,7 +116,7 @@ writeFileSync(
   ),
 );
 
-const installed = check('npm install (plain: no --legacy-peer-deps)', () => {
+const installed = await check('npm install (plain: no --legacy-peer-deps)', () => {
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], work);
   const version = (name) =>
     JSON.parse(readFileSync(join(work, 'node_modules', name, 'package.json'), 'utf8')).version;
@@ -136,7 +125,7 @@ const installed = check('npm install (plain: no --legacy-peer-deps)', () => {
     .join(', ');
 });
 if (!installed) finish();
-const compiled = check('tsc (module commonjs, TypeScript 5.7)', () => {
+const compiled = await check('tsc (module commonjs, TypeScript 5.7)', () => {
   run('npx', ['tsc', '-p', 'tsconfig.json'], work);
   return 'dist/main.js';
 });
@@ -181,7 +170,7 @@ function within(promise, ms, what) {
 }
 
 if (withJest) {
-  check('Jest 29 + ts-jest with transformIgnorePatterns (the README’s configuration)', () => {
+  await check('Jest 29 + ts-jest with transformIgnorePatterns (the README’s configuration)', () => {
     const out = execFileSync('npx', ['jest', '--ci'], {
       cwd: work,
       encoding: 'utf8',
@@ -192,14 +181,14 @@ if (withJest) {
 }
 
 const app = await start({ FIRST_BYTE_MS: '0' });
-await checkAsync('chat (InferenceService.chat against the SimulatedProvider)', async () => {
+await check('chat (InferenceService.chat against the SimulatedProvider)', async () => {
   const response = await fetch(`${app.url}/chat`);
   const body = await response.json();
   assert(response.status === 200, `status ${response.status}: ${JSON.stringify(body)}`);
   assert(body.content === 'tok0 tok1 tok2 tok3 ', `content ${JSON.stringify(body.content)}`);
   return JSON.stringify(body.content);
 });
-await checkAsync('stream (InferenceService.stream through @Sse)', async () => {
+await check('stream (InferenceService.stream through @Sse)', async () => {
   const response = await fetch(`${app.url}/stream`);
   const text = await response.text();
   assert(response.status === 200, `status ${response.status}`);
@@ -212,7 +201,7 @@ await app.exited;
 
 // A request in flight at SIGTERM (the provider answers after 1.5 s).
 const slow = await start({ FIRST_BYTE_MS: '1500' });
-await checkAsync(
+await check(
   'SIGTERM with a request in flight: it completes, drain before the app’s hooks, exit by the signal',
   async () => {
     const pending = fetch(`${slow.url}/chat`).then(async (r) => ({

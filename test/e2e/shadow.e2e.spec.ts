@@ -127,15 +127,16 @@ function p50(samples: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-describe('shadow phase: mirrored calls, paired comparison and the gate (two simulated providers)', () => {
-  let s: Setup | undefined;
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(new Logger()));
-  afterEach(async () => {
-    await teardown(s);
-    s = undefined;
-  });
+// Every test of the file starts its own setup in `s`, torn down after it.
+let s: Setup | undefined;
+beforeAll(() => Logger.overrideLogger(false));
+afterAll(() => Logger.overrideLogger(new Logger()));
+afterEach(async () => {
+  await teardown(s);
+  s = undefined;
+});
 
+describe('shadow phase: mirrored calls, paired comparison and the gate (two simulated providers)', () => {
   it('fails the gate with its reasons when the canary answers invalid JSON, truncated or empty', async () => {
     s = await setup({}, { next: { answers: { invalidJson: 0.3, truncated: 0.2, empty: 0.2 } } });
     await expect(s.rollout.report()).resolves.toMatchObject({
@@ -277,14 +278,6 @@ describe('shadow phase: mirrored calls, paired comparison and the gate (two simu
 });
 
 describe('business feedback judged canary against stable', () => {
-  let s: Setup | undefined;
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(new Logger()));
-  afterEach(async () => {
-    await teardown(s);
-    s = undefined;
-  });
-
   it('rolls back a canary whose served users convert less, and ignores unknown ids', async () => {
     s = await setup({
       phases: [{ weight: 50, durationMs: 3_600_000 }],

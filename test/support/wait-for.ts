@@ -15,3 +15,18 @@ export async function waitFor(
     await delay(2);
   }
 }
+
+/** `promise`, or a failure naming `what` (and `detail()`) if it has not settled within `ms`. */
+export function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+  detail: () => string = () => '',
+): Promise<T> {
+  return Promise.race([
+    promise,
+    delay(ms).then(() => {
+      throw new Error(`${what} did not come within ${ms} ms${detail() ? `:\n${detail()}` : ''}`);
+    }),
+  ]);
+}

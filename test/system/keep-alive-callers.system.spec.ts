@@ -13,6 +13,7 @@ import {
   type CallerKind,
 } from './support/keep-alive-callers.js';
 import { startSample, type SampleProcess } from './support/sample-process.js';
+import { API_KEY } from './support/upstream.js';
 
 /**
  * Callers that hold keep-alive sockets to one replica, with no load balancer to retry for them,
@@ -48,7 +49,6 @@ const PARALLEL_REPLICAS = Number(process.env.KEEP_ALIVE_PARALLEL ?? 3);
 const KEEP_ALIVE_TIMEOUT_MS = 3_000;
 const CALLERS_PER_GROUP = 16;
 const CHUNKS = 12;
-const API_KEY = 'sk-system-test-key-0123456789';
 const PRELOAD = fileURLToPath(
   new URL('./support/report-accepted-connections.mjs', import.meta.url),
 );

@@ -10,7 +10,8 @@ import {
   type CallResult,
 } from './support/load.js';
 import { startSample, type SampleExit, type SampleProcess } from './support/sample-process.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor, within } from '../support/wait-for.js';
+import { API_KEY, startSlowProvider, upstreamEnv } from './support/upstream.js';
 
 /**
  * `enableInferenceShutdownHooks(app)` against `app.enableShutdownHooks()`, on whichever Nest major
@@ -23,27 +24,8 @@ const NEST_MAJOR = Number(
     createRequire(import.meta.url)('@nestjs/core/package.json') as { version: string }
   ).version.split('.')[0],
 );
-const API_KEY = 'sk-system-test-key-0123456789';
 const CHUNKS = 8;
 const HELPER_WARNING = /has no beforeClose\(\) \(Nest 11\).*enableInferenceShutdownHooks\(app\)/;
-
-function upstreamEnv(provider: SimulatedProvider): Record<string, string> {
-  return {
-    INFERENCE_BASE_URL: provider.baseUrl,
-    INFERENCE_API_KEY: API_KEY,
-    CANARY_BASE_URL: provider.baseUrl,
-    CANARY_API_KEY: API_KEY,
-  };
-}
-
-function exitWithin(sample: SampleProcess, ms: number): Promise<SampleExit> {
-  return Promise.race([
-    sample.exited,
-    delay(ms).then(() => {
-      throw new Error(`the sample did not exit within ${ms} ms:\n${sample.output()}`);
-    }),
-  ]);
-}
 
 interface ShutdownOutcome {
   exit: Pick<SampleExit, 'code' | 'signal'>;
@@ -94,7 +76,7 @@ describe(`shutdown hooks on Nest ${NEST_MAJOR}`, () => {
     await waitFor(() => provider!.inProgress >= 4, '4 calls in flight upstream', 5_000);
     sample.kill('SIGTERM');
     const results = await Promise.all(calls);
-    const exit = await exitWithin(sample, 10_000);
+    const exit = await within(sample.exited, 10_000, 'the sample’s exit', sample.output);
     await pool.close();
     const output = sample.output();
     const summaryAt = output.indexOf('"event":"shutdown-summary"');
@@ -128,11 +110,7 @@ describe(`shutdown hooks on Nest ${NEST_MAJOR}`, () => {
   });
 
   it('enableInferenceShutdownHooks: requests abandoned at the drain deadline end the process with 75', async () => {
-    provider = await SimulatedProvider.start({
-      apiKey: API_KEY,
-      chunks: 40,
-      latency: { perChunkMs: 300 },
-    });
+    provider = await startSlowProvider();
     sample = await startSample({
       ...upstreamEnv(provider),
       SHUTDOWN_HOOKS: 'inference',
@@ -143,7 +121,7 @@ describe(`shutdown hooks on Nest ${NEST_MAJOR}`, () => {
     await waitFor(() => provider!.inProgress >= 2, '2 calls in flight upstream', 5_000);
     sample.kill('SIGTERM');
     const results = await Promise.all(calls);
-    const exit = await exitWithin(sample, 5_000);
+    const exit = await within(sample.exited, 5_000, 'the sample’s exit', sample.output);
     await pool.close();
     expect(exit.code).toBe(75);
     expect(contentOf(results[0]!).errorFrame).toBe('shutting_down');
@@ -153,11 +131,7 @@ describe(`shutdown hooks on Nest ${NEST_MAJOR}`, () => {
   }, 20_000);
 
   it('enableInferenceShutdownHooks: a second signal ends the drain at once, hooks run once, exit 75', async () => {
-    provider = await SimulatedProvider.start({
-      apiKey: API_KEY,
-      chunks: 40,
-      latency: { perChunkMs: 300 },
-    });
+    provider = await startSlowProvider();
     sample = await startSample({ ...upstreamEnv(provider), SHUTDOWN_HOOKS: 'inference' });
     const pool = newPool(sample.url, 4);
     const calls = [callGateway(pool, 'long-a', true), callGateway(pool, 'long-b', false)];
@@ -166,7 +140,7 @@ describe(`shutdown hooks on Nest ${NEST_MAJOR}`, () => {
     await delay(300);
     const secondAt = Date.now();
     sample.kill('SIGINT');
-    const exit = await exitWithin(sample, 5_000);
+    const exit = await within(sample.exited, 5_000, 'the sample’s exit', sample.output);
     await Promise.all(calls);
     await pool.close();
     expect(exit.code).toBe(75);

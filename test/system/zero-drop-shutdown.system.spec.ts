@@ -11,29 +11,10 @@ import {
 } from './support/load.js';
 import { openSocket, rawRequest } from '../support/raw-connection.js';
 import { startSample, type SampleProcess } from './support/sample-process.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor, within } from '../support/wait-for.js';
+import { API_KEY, startSlowProvider, upstreamEnv } from './support/upstream.js';
 
-const API_KEY = 'sk-system-test-key-0123456789';
 const CHUNKS = 12;
-
-/** Points both sides of the sample at `provider`. */
-function upstreamEnv(provider: SimulatedProvider): Record<string, string> {
-  return {
-    INFERENCE_BASE_URL: provider.baseUrl,
-    INFERENCE_API_KEY: API_KEY,
-    CANARY_BASE_URL: provider.baseUrl,
-    CANARY_API_KEY: API_KEY,
-  };
-}
-
-function exitWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([
-    promise,
-    delay(ms).then(() => {
-      throw new Error(`the sample did not exit within ${ms} ms`);
-    }),
-  ]);
-}
 
 describe.each(['express', 'fastify'] as const)(
   'shutdown of the sample gateway on %s',
@@ -137,7 +118,11 @@ describe.each(['express', 'fastify'] as const)(
           choices: [{ message: { content: expectedContent(CHUNKS) } }],
         });
       }
-      await exitWithin(Promise.all([usedIdle.closed, partial.closed]), 1_000);
+      await within(
+        Promise.all([usedIdle.closed, partial.closed]),
+        1_000,
+        'both connections’ close',
+      );
       expect([usedIdle.error(), partial.error()]).toEqual([undefined, undefined]);
       const lastEndedAt = Math.max(
         ...results.map((result) => result.endedAt),
@@ -159,7 +144,7 @@ describe.each(['express', 'fastify'] as const)(
       expect(lateUnary.filter((r) => r.connection !== 'close').map((r) => r.id)).toEqual([]);
       expect(results).toHaveLength(251);
 
-      const exit = await exitWithin(sample.exited, 10_000);
+      const exit = await within(sample.exited, 10_000, 'the sample’s exit', sample.output);
       expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
       const [summary] = sample.events('shutdown-summary');
       expect(summary).toMatchObject({ abandoned: 0, forced: false });
@@ -177,11 +162,7 @@ describe.each(['express', 'fastify'] as const)(
     }, 30_000);
 
     it('at the drain deadline, ends open streams with a terminal event, aborts upstream and exits 75', async () => {
-      provider = await SimulatedProvider.start({
-        apiKey: API_KEY,
-        chunks: 40,
-        latency: { perChunkMs: 300 },
-      });
+      provider = await startSlowProvider();
       sample = await startSample({
         ...upstreamEnv(provider),
         HTTP_ADAPTER: adapter,
@@ -199,7 +180,7 @@ describe.each(['express', 'fastify'] as const)(
       const signalledAt = Date.now();
       sample.kill('SIGTERM');
       const results = await Promise.all(calls);
-      const exit = await exitWithin(sample.exited, 5_000);
+      const exit = await within(sample.exited, 5_000, 'the sample’s exit', sample.output);
       expect(exit.code).toBe(75);
       expect(exit.at - signalledAt).toBeLessThan(800 + 1_000 + 1_000);
 
@@ -226,11 +207,7 @@ describe.each(['express', 'fastify'] as const)(
     }, 20_000);
 
     it('a second signal during the drain ends it at once; hooks run once', async () => {
-      provider = await SimulatedProvider.start({
-        apiKey: API_KEY,
-        chunks: 40,
-        latency: { perChunkMs: 300 },
-      });
+      provider = await startSlowProvider();
       sample = await startSample({ ...upstreamEnv(provider), HTTP_ADAPTER: adapter });
       const pool = newPool(sample.url, 4);
       const calls = [callGateway(pool, 'long-a', true), callGateway(pool, 'long-b', false)];
@@ -240,7 +217,7 @@ describe.each(['express', 'fastify'] as const)(
       await delay(300);
       const secondAt = Date.now();
       sample.kill('SIGINT');
-      const exit = await exitWithin(sample.exited, 5_000);
+      const exit = await within(sample.exited, 5_000, 'the sample’s exit', sample.output);
       expect(exit.code).toBe(75);
       expect(exit.at - secondAt).toBeLessThan(1_500);
       await Promise.all(calls);
@@ -261,7 +238,7 @@ describe.each(['express', 'fastify'] as const)(
       const neverUsed = await openSocket(sample.port);
       const signalledAt = Date.now();
       sample.kill('SIGTERM');
-      const exit = await exitWithin(sample.exited, 6_000);
+      const exit = await within(sample.exited, 6_000, 'the sample’s exit', sample.output);
       expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
       const [usedClosedAt, neverUsedClosedAt] = await Promise.all([used.closed, neverUsed.closed]);
       // Not before the timeout the server advertised; Node closes an idle socket 1 s past it, and
