@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InferenceRouter, type CallRecord, type RouteDecision } from './canary/inference.router.js';
 import { ModelCatalog } from './model/model-catalog.js';
 import type { CallTelemetry } from './telemetry/call-telemetry.js';
 import { InferenceTelemetry } from './telemetry/inference.telemetry.js';
+import { logCallFailure, type FailedCall } from './telemetry/call-failure.log.js';
+import { INFERENCE_LOGGER_CONTEXT } from './inference.constants.js';
 import type { ModelSelection } from './model/model-selection.js';
 import type {
   ChatCompletionChunk,
@@ -82,6 +84,8 @@ export interface StreamCallOptions extends ChatCallOptions {
  */
 @Injectable()
 export class InferenceService {
+  readonly #logger = new Logger(INFERENCE_LOGGER_CONTEXT);
+
   constructor(
     private readonly providers: ProviderRegistry,
     private readonly inflight: InflightRegistry,
@@ -193,7 +197,19 @@ export class InferenceService {
         onRetry: (attempt, delayMs, error) => telemetry.retry(attempt, delayMs, error),
       });
     } catch (error) {
-      telemetry.end({ error, durationMs: performance.now() - startedAt });
+      const durationMs = performance.now() - startedAt;
+      telemetry.end({ error, durationMs });
+      logCallFailure(
+        this.#logger,
+        {
+          operation: 'embeddings',
+          provider: client.name,
+          model: resolved.model,
+          requestId,
+          durationMs,
+        },
+        error,
+      );
       throw error;
     }
     const { inference } = result;
@@ -237,14 +253,20 @@ export class InferenceService {
     } catch (error) {
       const durationMs = performance.now() - startedAt;
       excuseCallerDeadline(client, error, options);
-      if (fallsBack !== undefined && canFallBack(decision, error) && fallsBack()) {
-        telemetry.fallback(decision.fallback!, error);
-      }
+      const continues = fallsBack !== undefined && canFallBack(decision, error) && fallsBack();
+      if (continues) telemetry.fallback(decision.fallback!, error);
       this.#ended(
         decision,
         telemetry,
         { error, durationMs, latencyMs: durationMs },
         { attempts: (error as InferenceError).attempts, callerBudgets: options.timeouts },
+        {
+          operation: 'chat',
+          provider: client.name,
+          model: resolved.model,
+          requestId,
+          fallback: continues ? decision.fallback : undefined,
+        },
       );
       throw error;
     }
@@ -270,6 +292,7 @@ export class InferenceService {
         attempts: inference.attempts,
         ...(answer && { quality: qualityOf(resolved, answer), requestId }),
       },
+      { operation: 'chat', provider: client.name, model: resolved.model, requestId },
     );
     if (decision.shadow && answer) {
       this.#mirror(decision, resolved, requestId, options, answer, false, inference.durationMs, {
@@ -403,6 +426,13 @@ export class InferenceService {
             callerBudgets: options.timeouts,
             ...(answer && { quality: qualityOf(resolved, answer), requestId }),
           },
+          {
+            operation: 'stream',
+            provider: client.name,
+            model: resolved.model,
+            requestId,
+            fallback: continues ? decision.fallback : undefined,
+          },
         );
         if (!continues) options.onEnd?.(summary);
         if (decision.shadow && answer) {
@@ -470,10 +500,22 @@ export class InferenceService {
     };
   }
 
-  /** Where every call's end is recorded, unary or streamed: for the router and in telemetry. */
-  #ended(decision: RouteDecision, telemetry: CallTelemetry, end: CallEnd, facts: CallRecord): void {
+  /**
+   * Where every chat call's end is recorded, unary or streamed: for the router, in telemetry, and
+   * in the log when it failed.
+   */
+  #ended(
+    decision: RouteDecision,
+    telemetry: CallTelemetry,
+    end: CallEnd,
+    facts: CallRecord,
+    call: Omit<FailedCall, 'durationMs'>,
+  ): void {
     this.router.record(decision, end.error, end.latencyMs, end.cost?.usd, facts);
     telemetry.end(end);
+    if (end.error !== undefined) {
+      logCallFailure(this.#logger, { ...call, durationMs: end.durationMs }, end.error);
+    }
   }
 
   #startTelemetry(
