@@ -40,8 +40,26 @@ export function checkChatRequest(body: unknown): void {
     if (typeof message !== 'object' || message === null || typeof role !== 'string') {
       throw invalid(`messages[${index}]`, `messages[${index}] must be an object with a role.`);
     }
+    checkContent(message as Record<string, unknown>, role, index);
   });
   checkFields(record, CHAT_FIELDS);
+}
+
+/**
+ * As OpenAI's API: a message has `content`, a string or a non-empty array of parts, except an
+ * assistant message that carries `tool_calls` (or the older `function_call`) instead.
+ */
+function checkContent(message: Record<string, unknown>, role: string, index: number): void {
+  const { content } = message;
+  if (typeof content === 'string' || (Array.isArray(content) && content.length > 0)) return;
+  const calls = message.tool_calls ?? message.function_call;
+  if (role === 'assistant' && (content === undefined || content === null) && calls) return;
+  throw invalid(
+    `messages[${index}].content`,
+    role === 'assistant'
+      ? `messages[${index}].content must be a string or an array of parts, unless the message has tool_calls.`
+      : `messages[${index}].content must be a string or a non-empty array of parts.`,
+  );
 }
 
 /** Refuses an embeddings request the gateway cannot serve. */

@@ -91,6 +91,12 @@ describe.each(Object.keys(adapters) as AdapterName[])(
     it.each([
       [{ messages: [null] }, 'messages[0]'],
       [{ messages: [] }, 'messages'],
+      [{ messages: [{ role: 'user' }] }, 'messages[0].content'],
+      [{ messages: [{ role: 'user', content: [] }] }, 'messages[0].content'],
+      [
+        { messages: [{ role: 'user', content: 'hi' }, { role: 'assistant' }] },
+        'messages[1].content',
+      ],
       [{ messages: [{ role: 'user', content: 'hi' }], temperature: 'hot' }, 'temperature'],
       [{ messages: [{ role: 'user', content: 'hi' }], stream: 'true' }, 'stream'],
       [{ messages: [{ role: 'user', content: 'hi' }], model: 42 }, 'model'],
@@ -103,6 +109,28 @@ describe.each(Object.keys(adapters) as AdapterName[])(
       expect((error as APIError).status).toBe(400);
       expect((error as APIError).param).toBe(param);
       expect((error as APIError).type).toBe('invalid_request_error');
+    });
+
+    it('accepts an assistant turn that carries tool calls instead of content', async () => {
+      const completion = await client.chat.completions.create({
+        model: 'gpt-4.1',
+        messages: [
+          { role: 'user', content: 'Weather in Paris?' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: 'call_1',
+                type: 'function',
+                function: { name: 'weather', arguments: '{"city":"Paris"}' },
+              },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'call_1', content: '{"celsius":18}' },
+        ],
+      });
+      expect(completion.choices[0]!.message.content).toBeTruthy();
     });
 
     it('says who served a call, and what it cost, only when asked', async () => {
