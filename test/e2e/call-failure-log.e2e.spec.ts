@@ -90,7 +90,7 @@ describe('a canary call that falls back', () => {
     );
     try {
       next.failNext({ type: 'status', status: 503 });
-      await app.get(InferenceService).chat(hello, { requestId: 'req-fallback-1', userId: 'u-1' });
+      await app.get(InferenceService).chat(hello, { requestId: 'req-fallback-1' });
       expect(callLines(logger)).toEqual([
         expect.stringMatching(
           /^warn 'chat call to provider "next" .* ended in upstream_http_error .*; falling back to "legacy" \[request req-fallback-1\]'/,
