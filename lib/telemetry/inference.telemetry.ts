@@ -199,7 +199,7 @@ export class InferenceTelemetry implements OnModuleDestroy {
       }),
       this.#meter.createObservableCounter(METRIC.requestsEnded, {
         description:
-          'Requests and top-level calls that ended: completed, rejected while draining (503), or abandoned at the drain deadline.',
+          'Requests and top-level calls that ended, as the drain sees them: completed (ended by the app or its client, whatever the status), rejected while draining (503), or abandoned at the drain deadline.',
         unit: '{request}',
       }),
     ];
