@@ -10,7 +10,7 @@ export const SIMULATED_DIMENSIONS = 16;
  */
 export class EmbeddingAnswer {
   /** Embeddings are never streamed: no chunks, so no per-chunk latency. */
-  readonly pieces: readonly string[] = [];
+  readonly steps = 0;
   readonly #inputs: string[];
   readonly #model: string;
   readonly #dimensions: number;

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EmbeddingAnswer } from './embedding-answer.js';
+import { schemaExample } from './schema-example.js';
 import type { SimulatedFault } from './simulated-fault.js';
 
 export interface SimulatedLatency {
@@ -40,7 +41,9 @@ export interface SimulatedProviderOptions {
   /**
    * Shares of answers (0..1, drawn per request) that are poor but well-formed: `invalidJson`
    * (a JSON request gets unparsable text), `truncated` (`finish_reason: length`), `empty` (no
-   * text). A request asking for JSON (`response_format`) otherwise gets a JSON object.
+   * text). A request asking for JSON (`response_format`) otherwise gets a JSON object: with a
+   * `json_schema`, a document of that schema. `invalidJson` also breaks tool-call arguments, and
+   * `empty` leaves no tool call. Drawn per choice when the request asks for `n`.
    */
   answers?: { invalidJson?: number; truncated?: number; empty?: number };
 }
@@ -68,7 +71,10 @@ export interface RecordedRequest {
 /**
  * An OpenAI-compatible provider on loopback, for tests and local runs: `POST /v1/chat/completions`
  * (unary and SSE), `POST /v1/embeddings` and `GET /v1/models`, with deterministic content and
- * scriptable faults (the same faults apply to embeddings as to unary completions).
+ * scriptable faults (the same faults apply to embeddings as to unary completions). A request
+ * offering `tools` gets a tool call (arguments synthesized from the function's schema) unless
+ * `tool_choice` is `'none'` or the last message is a tool result; `response_format: json_schema`
+ * gets a document synthesized from its schema; `n` gets that many choices.
  *
  * ```ts
  * const provider = await SimulatedProvider.start({ chunks: 5 });
@@ -290,6 +296,10 @@ export class SimulatedProvider {
         'messages',
       );
     }
+    const refusal = Answer.refusal(body);
+    if (refusal) {
+      return sendError(response, 400, refusal.message, 'invalid_value', undefined, refusal.param);
+    }
     record.fault = this.#nextFault();
     const answer = new Answer(this.#options, body, record.seq, () => this.#random());
     await this.#answer(record, answer, request, response);
@@ -354,7 +364,7 @@ export class SimulatedProvider {
     }
 
     if (!record.stream) {
-      await pause(answer.pieces.length * (this.#options.latency?.perChunkMs ?? 0));
+      await pause(answer.steps * (this.#options.latency?.perChunkMs ?? 0));
       if (gone()) return;
       const text = JSON.stringify(answer.completion());
       if (fault?.type === 'malformed-json') {
@@ -397,14 +407,14 @@ export class SimulatedProvider {
     const cut = Math.max(
       1,
       Math.min(
-        answer.pieces.length,
+        answer.steps,
         (fault && 'afterChunks' in fault ? fault.afterChunks : undefined) ??
-          Math.ceil(answer.pieces.length / 2),
+          Math.ceil(answer.steps / 2),
       ),
     );
     const perChunkMs = this.#options.latency?.perChunkMs ?? 0;
     for (let i = 0; i < frames.length; i++) {
-      const isContent = i < answer.pieces.length;
+      const isContent = i < answer.steps;
       if (isContent && i === cut && fault) {
         switch (fault.type) {
           case 'reset-mid-body':
@@ -456,9 +466,39 @@ function checkKeepRequests(keep: number | undefined): void {
   }
 }
 
-/** The deterministic answer to one request. */
+/** The tool a request has the model call, if any (see `Answer`). */
+interface ToolCallPlan {
+  name: string;
+  parameters: unknown;
+}
+
+/** One choice of an answer: text pieces, or a tool call whose arguments come in pieces. */
+interface Choice {
+  pieces: string[];
+  finishReason: string;
+  /** Set when the choice calls a tool; `pieces` are then its arguments. */
+  tool?: { id: string; name: string };
+}
+
+/**
+ * The deterministic answer to one request, with `n` choices (default 1), all alike:
+ *
+ * - a tool call, when the request offers `tools` (type `function`), `tool_choice` is not
+ *   `'none'` and the last message is not a tool result: the function `tool_choice` names, else
+ *   the first tool (even with `tool_choice: 'auto'`: a deterministic fake always calls), with
+ *   arguments synthesized from its `parameters` schema (`schemaExample`);
+ * - else `response_format: json_schema`: a document synthesized from its schema;
+ *   `json_object` (or a `json_schema` without a schema): `{"answer":"tok0 …"}`;
+ * - else text: `tok0 tok1 …`.
+ *
+ * Poor answers (`answers`) are drawn per choice: `invalidJson` makes the JSON text or the tool
+ * arguments unparsable, `truncated` halves the pieces with `finish_reason: length`, `empty`
+ * leaves no text and no tool call.
+ */
 class Answer {
-  readonly pieces: string[];
+  readonly choices: Choice[];
+  /** Content frames per choice in a stream (the most of any choice); a unary answer waits this many chunks. */
+  readonly steps: number;
   readonly model: string;
   readonly id: string;
   readonly created = Math.floor(Date.now() / 1000);
@@ -469,7 +509,6 @@ class Answer {
     prompt_tokens_details?: { cached_tokens: number };
   };
   readonly #includeUsage: boolean;
-  readonly finishReason: string = 'stop';
 
   constructor(
     options: SimulatedProviderOptions,
@@ -478,23 +517,54 @@ class Answer {
     random: () => number = Math.random,
   ) {
     const count = options.chunks ?? 8;
-    this.pieces = Array.from({ length: count }, (_, i) => `tok${i} `);
-    const poor = options.answers;
-    const format = (body.response_format as { type?: string } | undefined)?.type;
-    if (format === 'json_object' || format === 'json_schema') {
-      this.pieces[0] = `{"answer":"${this.pieces[0]}`;
-      if (!(poor?.invalidJson && random() < poor.invalidJson)) this.pieces[count - 1] += '"}';
-    }
-    if (poor?.truncated && random() < poor.truncated) {
-      this.pieces.length = Math.ceil(count / 2);
-      this.finishReason = 'length';
-    }
-    if (poor?.empty && random() < poor.empty) this.pieces.length = 0;
+    const n = Answer.choiceCount(body) ?? 1;
+    const tool = Answer.toolCallOf(body);
+    const format = body.response_format as
+      { type?: string; json_schema?: { schema?: unknown } } | undefined;
+    const schema =
+      format?.type === 'json_schema' && isObject(format.json_schema?.schema)
+        ? format.json_schema.schema
+        : undefined;
+    const json = format?.type === 'json_object' || format?.type === 'json_schema';
+    this.choices = Array.from({ length: n }, (_, index) => {
+      const poor = options.answers;
+      let choice: Choice;
+      if (tool) {
+        let text = JSON.stringify(schemaExample(tool.parameters) ?? {});
+        if (poor?.invalidJson && random() < poor.invalidJson) text = unparsable(text);
+        choice = {
+          pieces: split(text, Math.max(1, count)),
+          finishReason: 'tool_calls',
+          tool: { id: `call_sim_${seq}_${index}`, name: tool.name },
+        };
+      } else if (schema !== undefined) {
+        let text = JSON.stringify(schemaExample(schema));
+        if (poor?.invalidJson && random() < poor.invalidJson) text = unparsable(text);
+        choice = { pieces: split(text, Math.max(1, count)), finishReason: 'stop' };
+      } else {
+        const pieces = Array.from({ length: count }, (_, i) => `tok${i} `);
+        if (json) {
+          pieces[0] = `{"answer":"${pieces[0]}`;
+          if (!(poor?.invalidJson && random() < poor.invalidJson)) pieces[count - 1] += '"}';
+        }
+        choice = { pieces, finishReason: 'stop' };
+      }
+      if (poor?.truncated && random() < poor.truncated) {
+        choice.pieces.length = Math.ceil(choice.pieces.length / 2);
+        choice.finishReason = 'length';
+      }
+      if (poor?.empty && random() < poor.empty) {
+        choice = { pieces: [], finishReason: 'stop' };
+      }
+      return choice;
+    });
+    // A tool call's first frame names the function; its arguments follow.
+    this.steps = Math.max(0, ...this.choices.map((c) => (c.tool ? 1 : 0) + c.pieces.length));
     this.model = typeof body.model === 'string' ? body.model : (options.model ?? 'sim-model');
     this.id = `chatcmpl-sim-${seq}`;
     const characters = JSON.stringify(body.messages).length;
     const prompt = options.usage?.promptTokens ?? Math.ceil(characters / 4);
-    const completion = options.usage?.completionTokens ?? count;
+    const completion = options.usage?.completionTokens ?? count * n;
     this.#usage = {
       prompt_tokens: prompt,
       completion_tokens: completion,
@@ -507,33 +577,88 @@ class Answer {
     this.#includeUsage = streamOptions?.include_usage === true;
   }
 
+  /** Why OpenAI would refuse the request's `n` or `tool_choice`, if it would. */
+  static refusal(body: Record<string, unknown>): { message: string; param: string } | undefined {
+    if (body.n !== undefined && body.n !== null && Answer.choiceCount(body) === undefined) {
+      return { message: `Invalid 'n': expected an integer from 1 to ${MAX_CHOICES}.`, param: 'n' };
+    }
+    const named = namedToolOf(body.tool_choice);
+    if (named !== undefined && !functionsOf(body.tools).some((fn) => fn.name === named)) {
+      return {
+        message: `Invalid value for 'tool_choice': no function named '${named}' in 'tools'.`,
+        param: 'tool_choice',
+      };
+    }
+    return undefined;
+  }
+
+  static choiceCount(body: Record<string, unknown>): number | undefined {
+    const n = body.n ?? 1;
+    return Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_CHOICES
+      ? (n as number)
+      : undefined;
+  }
+
+  /** The function the answer calls, or undefined for a text answer. */
+  static toolCallOf(body: Record<string, unknown>): ToolCallPlan | undefined {
+    const functions = functionsOf(body.tools);
+    if (functions.length === 0 || body.tool_choice === 'none') return undefined;
+    const messages = body.messages as { role?: unknown }[];
+    const last = messages.at(-1);
+    // After a tool result, the model answers in text.
+    if (last?.role === 'tool' || last?.role === 'function') return undefined;
+    const named = namedToolOf(body.tool_choice);
+    return functions.find((fn) => fn.name === named) ?? functions[0];
+  }
+
   completion(): Record<string, unknown> {
     return {
       id: this.id,
       object: 'chat.completion',
       created: this.created,
       model: this.model,
-      choices: [
-        {
-          index: 0,
-          message: { role: 'assistant', content: this.pieces.join('') },
-          finish_reason: this.finishReason,
-          logprobs: null,
-        },
-      ],
+      choices: this.choices.map((choice, index) => ({
+        index,
+        message: choice.tool
+          ? {
+              role: 'assistant',
+              content: null,
+              tool_calls: [
+                {
+                  id: choice.tool.id,
+                  type: 'function',
+                  function: { name: choice.tool.name, arguments: choice.pieces.join('') },
+                },
+              ],
+            }
+          : { role: 'assistant', content: choice.pieces.join('') },
+        finish_reason: choice.finishReason,
+        logprobs: null,
+      })),
       usage: this.#usage,
     };
   }
 
-  /** Every SSE frame of the answer: content chunks, the finish chunk, usage when asked, `[DONE]`. */
+  /**
+   * Every SSE frame of the answer: `steps` content frames (each with one event per choice that
+   * has a chunk at that step), the finish frame (an event per choice), usage when asked, `[DONE]`.
+   */
   frames(): string[] {
     const usage = this.#includeUsage ? { usage: null } : {};
-    const chunk = (delta: Record<string, unknown>, finish: string | null) =>
-      `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, finish_reason: finish }], ...usage })}\n\n`;
-    const frames = this.pieces.map((piece, i) =>
-      chunk(i === 0 ? { role: 'assistant', content: piece } : { content: piece }, null),
+    const event = (index: number, delta: Record<string, unknown>, finish: string | null) =>
+      `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index, delta, finish_reason: finish }], ...usage })}\n\n`;
+    const frames: string[] = [];
+    for (let step = 0; step < this.steps; step++) {
+      let frame = '';
+      this.choices.forEach((choice, index) => {
+        const delta = deltaOf(choice, step);
+        if (delta) frame += event(index, delta, null);
+      });
+      frames.push(frame);
+    }
+    frames.push(
+      this.choices.map((choice, index) => event(index, {}, choice.finishReason)).join(''),
     );
-    frames.push(chunk({}, this.finishReason));
     if (this.#includeUsage) {
       frames.push(
         `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: this.#usage })}\n\n`,
@@ -542,6 +667,73 @@ class Answer {
     frames.push('data: [DONE]\n\n');
     return frames;
   }
+}
+
+/** OpenAI's limit on `n`. */
+const MAX_CHOICES = 128;
+
+/** The delta of a choice's stream chunk at `step`, or undefined when it has none there. */
+function deltaOf(choice: Choice, step: number): Record<string, unknown> | undefined {
+  if (!choice.tool) {
+    const piece = choice.pieces[step];
+    if (piece === undefined) return undefined;
+    return step === 0 ? { role: 'assistant', content: piece } : { content: piece };
+  }
+  if (step === 0) {
+    const { id, name } = choice.tool;
+    return {
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ index: 0, id, type: 'function', function: { name, arguments: '' } }],
+    };
+  }
+  const piece = choice.pieces[step - 1];
+  if (piece === undefined) return undefined;
+  return { tool_calls: [{ index: 0, function: { arguments: piece } }] };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The `function` tools a request offers. */
+function functionsOf(tools: unknown): ToolCallPlan[] {
+  if (!Array.isArray(tools)) return [];
+  return tools.flatMap((tool: unknown) => {
+    if (!isObject(tool) || tool.type !== 'function' || !isObject(tool.function)) return [];
+    const { name, parameters } = tool.function;
+    return typeof name === 'string' ? [{ name, parameters }] : [];
+  });
+}
+
+/** The function `tool_choice: {type: 'function', function: {name}}` names. */
+function namedToolOf(choice: unknown): string | undefined {
+  if (!isObject(choice) || choice.type !== 'function' || !isObject(choice.function)) {
+    return undefined;
+  }
+  return typeof choice.function.name === 'string' ? choice.function.name : undefined;
+}
+
+/** `text` in at most `parts` pieces of near-equal length (one piece per character at most). */
+function split(text: string, parts: number): string[] {
+  const count = Math.max(1, Math.min(parts, text.length));
+  const size = Math.ceil(text.length / count);
+  const pieces: string[] = [];
+  for (let offset = 0; offset < text.length; offset += size) {
+    pieces.push(text.slice(offset, offset + size));
+  }
+  return pieces.length > 0 ? pieces : [''];
+}
+
+/** JSON text made unparsable: cut before its last character, or a brace added to a scalar. */
+function unparsable(text: string): string {
+  const cut = text.slice(0, -1);
+  try {
+    JSON.parse(cut);
+  } catch {
+    return cut;
+  }
+  return `${text}}`;
 }
 
 /** Waits `ms`; with no latency configured, answers at once (a zero timer still costs ~1 ms). */

@@ -161,5 +161,58 @@ describe.each(Object.keys(adapters) as AdapterName[])(
       });
       expect(legacy.requests.at(-1)!.body).toMatchObject({ top_k: 5 });
     });
+
+    it('relays a required tool call to the openai SDK, unary and streamed', async () => {
+      const tools = [
+        {
+          type: 'function' as const,
+          function: {
+            name: 'get_weather',
+            parameters: {
+              type: 'object',
+              properties: { city: { type: 'string' }, days: { type: 'integer', minimum: 1 } },
+              required: ['city', 'days'],
+            },
+          },
+        },
+      ];
+      const messages = [{ role: 'user' as const, content: 'Will it rain in Oslo?' }];
+      const completion = await client.chat.completions.create({
+        model: 'gpt-4.1',
+        messages,
+        tools,
+        tool_choice: 'required',
+      });
+      const [choice] = completion.choices;
+      expect(choice!.finish_reason).toBe('tool_calls');
+      const call = choice!.message.tool_calls![0]!;
+      expect(call.type).toBe('function');
+      if (call.type !== 'function') return;
+      expect(call.function.name).toBe('get_weather');
+      expect(JSON.parse(call.function.arguments)).toEqual({ city: 'text', days: 1 });
+      expect(legacy.requests.at(-1)!.body).toMatchObject({ tools, tool_choice: 'required' });
+
+      const stream = await client.chat.completions.create({
+        model: 'gpt-4.1',
+        messages,
+        tools,
+        tool_choice: 'required',
+        stream: true,
+      });
+      let name = '';
+      let args = '';
+      let finish: string | null = null;
+      for await (const chunk of stream) {
+        const delta = chunk.choices[0]?.delta;
+        name += delta?.tool_calls?.[0]?.function?.name ?? '';
+        args += delta?.tool_calls?.[0]?.function?.arguments ?? '';
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      expect({ name, args: JSON.parse(args) as unknown, finish }).toEqual({
+        name: 'get_weather',
+        args: { city: 'text', days: 1 },
+        finish: 'tool_calls',
+      });
+    });
   },
 );
