@@ -3,6 +3,7 @@ import type {
   ChatCompletionChunk,
   ChatCompletionRequest,
 } from '../client/chat.types.js';
+import { firstChoiceOf } from '../client/first-choice.js';
 
 /**
  * The quality signals read from an answer, each a share judged canary against stable. Codes are
@@ -103,14 +104,14 @@ function toolCallOf(call: unknown): { name: string; arguments: string } {
   };
 }
 
-/** Puts a streamed answer back together, chunk by chunk (first choice only). */
+/** Puts a streamed answer back together, chunk by chunk (the first choice, `index` 0, only). */
 export class AnswerCollector {
   #text = '';
   #finishReason: string | null | undefined;
   readonly #tools: { name: string; arguments: string }[] = [];
 
   add(chunk: ChatCompletionChunk): void {
-    const choice = chunk.choices?.[0];
+    const choice = firstChoiceOf(chunk);
     if (!choice) return;
     const { content, tool_calls: calls } = choice.delta ?? {};
     if (typeof content === 'string') this.#text += content;

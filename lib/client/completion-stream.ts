@@ -7,6 +7,7 @@ import { withRetries, type Attempt, type RetryHooks } from './retry-loop.js';
 import { SseChunkReader } from './sse-chunk.reader.js';
 import type { Dispatcher } from 'undici';
 import type { ProviderStreamOptions, ResolvedChatRequest } from './provider.client.js';
+import { firstChoiceOf } from './first-choice.js';
 
 interface OpenStream {
   attempt: Attempt;
@@ -84,7 +85,7 @@ export async function* completionStream(
     while (chunk !== undefined) {
       if (chunk.usage) summary.usage = chunk.usage;
       if (chunk.model) summary.model = chunk.model;
-      const finish = chunk.choices[0]?.finish_reason;
+      const finish = firstChoiceOf(chunk)?.finish_reason;
       if (finish) summary.finishReason = finish;
       const out = wantsUsage ? chunk : withoutUsage(chunk);
       if (out) {

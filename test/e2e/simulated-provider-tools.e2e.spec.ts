@@ -1,6 +1,9 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CanaryRollout, InferenceService, type StreamSummary } from '../../lib/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
+import { collect } from '../support/inference-harness.js';
+import { startRolloutApp } from '../support/rollout-app.js';
 
 // The simulated provider answers tools, json_schema and n as OpenAI's Chat Completions API does,
 // over real HTTP, unary and streamed.
@@ -432,5 +435,37 @@ describe('SimulatedProvider: tools, json_schema and n', () => {
       fault: { type: 'reset-mid-body' },
       outcome: 'faulted',
     });
+  });
+});
+
+describe('InferenceService reading a stream of n choices', () => {
+  it('summarises and judges the first choice alone, though the choices interleave', async () => {
+    const sim = await SimulatedProvider.start({ chunks: CHUNKS });
+    const app = await startRolloutApp(
+      {
+        legacy: { baseUrl: sim.baseUrl, apiKey: 'sk-any', defaultModel: 'm' },
+        next: { baseUrl: sim.baseUrl, apiKey: 'sk-any', defaultModel: 'm' },
+      },
+      { phases: [{ weight: 100, durationMs: 3_600_000 }] },
+    );
+    try {
+      const service = app.get(InferenceService);
+      let summary: StreamSummary | undefined;
+      const chunks = await collect(
+        service.stream({ messages: ASK, tools: [WEATHER], n: 2 } as never, {
+          onEnd: (ended) => (summary = ended),
+        }),
+      );
+      expect(chunks.some((chunk) => chunk.choices.some((choice) => choice.index === 1))).toBe(true);
+      expect(summary).toMatchObject({ outcome: 'completed', finishReason: 'tool_calls' });
+      // The canary's one tool call parses: two choices' arguments glued together would not.
+      const { canary } = await app.get(CanaryRollout).figures();
+      expect(canary.calls).toBe(1);
+      expect(canary.quality.tools).toBe(1);
+      expect(canary.quality.signals).toEqual({});
+    } finally {
+      await app.close();
+      await sim.close();
+    }
   });
 });
