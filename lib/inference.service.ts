@@ -509,12 +509,13 @@ export class InferenceService {
     telemetry: CallTelemetry,
     end: CallEnd,
     facts: CallRecord,
-    call: Omit<FailedCall, 'durationMs'>,
+    call: Omit<FailedCall, 'durationMs' | 'attempts'>,
   ): void {
     this.router.record(decision, end.error, end.latencyMs, end.cost?.usd, facts);
     telemetry.end(end);
     if (end.error !== undefined) {
-      logCallFailure(this.#logger, { ...call, durationMs: end.durationMs }, end.error);
+      const attempts = facts.attempts;
+      logCallFailure(this.#logger, { ...call, durationMs: end.durationMs, attempts }, end.error);
     }
   }
 

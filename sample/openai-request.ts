@@ -46,21 +46,26 @@ export function checkChatRequest(body: unknown): void {
 }
 
 /**
- * As OpenAI's API: a message has `content`, a string or a non-empty array of parts, except an
- * assistant message that carries `tool_calls` (or the older `function_call`) instead.
+ * As OpenAI's API: a message has `content`, a string or a non-empty array of parts. An assistant
+ * turn may carry instead what the model answered with: `tool_calls` (or the older
+ * `function_call`), `audio` or a `refusal`; a legacy `function` message may have null content.
  */
 function checkContent(message: Record<string, unknown>, role: string, index: number): void {
   const { content } = message;
   if (typeof content === 'string' || (Array.isArray(content) && content.length > 0)) return;
-  const calls = message.tool_calls ?? message.function_call;
-  if (role === 'assistant' && (content === undefined || content === null) && calls) return;
+  const none = content === undefined || content === null || Array.isArray(content);
+  if (role === 'function' && content === null) return;
+  if (role === 'assistant' && none && ASSISTANT_ANSWERS.some((field) => message[field])) return;
   throw invalid(
     `messages[${index}].content`,
     role === 'assistant'
-      ? `messages[${index}].content must be a string or an array of parts, unless the message has tool_calls.`
+      ? `messages[${index}].content must be a string or an array of parts, unless the message has tool_calls, audio or a refusal.`
       : `messages[${index}].content must be a string or a non-empty array of parts.`,
   );
 }
+
+/** What an assistant turn may carry instead of content. */
+const ASSISTANT_ANSWERS = ['tool_calls', 'function_call', 'audio', 'refusal'] as const;
 
 /** Refuses an embeddings request the gateway cannot serve. */
 export function checkEmbeddingRequest(body: unknown): void {

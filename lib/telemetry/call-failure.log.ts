@@ -8,27 +8,43 @@ export interface FailedCall {
   model: string;
   requestId: string;
   durationMs: number;
+  /** Attempts made, when the caller knows better than the error (a stream its caller stopped). */
+  attempts?: number;
   /** The provider the call goes on to, when it falls back. */
   fallback?: string;
 }
 
 /** Codes that say the call was stopped on purpose: the caller left, or the drain ended it. */
 const STOPPED = new Set(['aborted', 'shutting_down']);
+/** 4xx statuses that are not about the request itself: credentials, timing, rate. */
+const NOT_THE_REQUEST = new Set([401, 402, 403, 407, 408, 409, 429]);
 
 /**
- * One line per failed call, once its retries are spent: a warning, or a debug line for a call
- * stopped on purpose (its client left; the drain deadline came, which the drain logs itself).
- * The error's message is already free of secrets and of the provider's unredacted text.
+ * One line per failed call, once its retries are spent. A warning, except a debug line for a
+ * call stopped on purpose (its client left; the drain deadline came, which the drain logs
+ * itself) or refused for its own content (invalid before it was sent, or a 4xx about the request:
+ * its client has the answer, and any client could fill the log with them). The error's message
+ * is already free of secrets and of the provider's unredacted text.
  */
 export function logCallFailure(logger: LoggerService, call: FailedCall, error: unknown): void {
-  const code = error instanceof InferenceError ? error.code : 'unexpected';
-  const attempts = error instanceof InferenceError ? error.attempts : 1;
+  const known = error instanceof InferenceError ? error : undefined;
+  const code = known?.code ?? 'unexpected';
+  const attempts = call.attempts ?? known?.attempts ?? 1;
   const message = error instanceof Error ? error.message : String(error);
   const line =
     `${call.operation} call to provider "${call.provider}" (model ${call.model}) ended in ${code} ` +
     `after ${attempts} attempt${attempts === 1 ? '' : 's'} and ${Math.round(call.durationMs)} ms: ${message}` +
     (call.fallback === undefined ? '' : `; falling back to "${call.fallback}"`) +
     ` [request ${call.requestId}]`;
-  if (STOPPED.has(code)) logger.debug?.(line);
-  else logger.warn(line);
+  if (STOPPED.has(code) || (known !== undefined && isAboutTheRequest(known))) {
+    logger.debug?.(line);
+  } else {
+    logger.warn(line);
+  }
+}
+
+function isAboutTheRequest(error: InferenceError): boolean {
+  if (error.code === 'invalid_request') return true;
+  const { status } = error;
+  return status !== undefined && status >= 400 && status < 500 && !NOT_THE_REQUEST.has(status);
 }

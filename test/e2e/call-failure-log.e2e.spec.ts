@@ -58,6 +58,17 @@ describe('a failed call leaves one log line (a simulated provider)', () => {
     expect(stopped).toMatch(/^debug 'stream call .* ended in aborted .*req-stream-2/);
   });
 
+  it('only debugs a call refused for its own content (a 400), which its client is told', async () => {
+    h = await startHarness({}, { retry: { maxRetries: 2 } });
+    h.provider.failNext({ type: 'status', status: 400 });
+    await failure(h.service.chat(hello, { requestId: 'req-bad-1' }));
+    expect(callLines(h.logger)).toEqual([
+      expect.stringMatching(
+        /^debug 'chat call .* ended in upstream_http_error after 1 attempt .*req-bad-1/,
+      ),
+    ]);
+  });
+
   it('warns for an embeddings call that failed', async () => {
     h = await startHarness({}, { retry: { maxRetries: 0 } });
     h.provider.failNext({ type: 'status', status: 500 });
@@ -89,11 +100,24 @@ describe('a canary call that falls back', () => {
       logger,
     );
     try {
+      const service = app.get(InferenceService);
       next.failNext({ type: 'status', status: 503 });
-      await app.get(InferenceService).chat(hello, { requestId: 'req-fallback-1' });
+      await service.chat(hello, { requestId: 'req-fallback-1' });
       expect(callLines(logger)).toEqual([
         expect.stringMatching(
           /^warn 'chat call to provider "next" .* ended in upstream_http_error .*; falling back to "legacy" \[request req-fallback-1\]'/,
+        ),
+      ]);
+      // A stream that falls back, and then fails on stable too: one line for each side.
+      next.failNext({ type: 'status', status: 503 });
+      legacy.failNext({ type: 'status', status: 500 });
+      await failure(collect(service.stream(hello, { requestId: 'req-fallback-2' })));
+      expect(callLines(logger).slice(1)).toEqual([
+        expect.stringMatching(
+          /^warn 'stream call to provider "next" .*; falling back to "legacy" \[request req-fallback-2\]'/,
+        ),
+        expect.stringMatching(
+          /^warn 'stream call to provider "legacy" .* ended in upstream_http_error .*\[request req-fallback-2\]'/,
         ),
       ]);
     } finally {

@@ -111,6 +111,28 @@ describe.each(Object.keys(adapters) as AdapterName[])(
       expect((error as APIError).type).toBe('invalid_request_error');
     });
 
+    it.each([
+      { role: 'assistant', content: null, refusal: 'I cannot help with that.' },
+      { role: 'assistant', audio: { id: 'audio_1' } },
+      {
+        role: 'assistant',
+        content: [],
+        tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+      },
+      { role: 'function', name: 'f', content: null },
+      { role: 'developer', content: '' },
+    ])('accepts %j, as OpenAI does', async (message) => {
+      const completion = await client.chat.completions.create({
+        model: 'gpt-4.1',
+        messages: [
+          { role: 'user', content: 'hi' },
+          message as never,
+          { role: 'user', content: 'and?' },
+        ],
+      });
+      expect(completion.choices[0]!.message.content).toBeTruthy();
+    });
+
     it('accepts an assistant turn that carries tool calls instead of content', async () => {
       const completion = await client.chat.completions.create({
         model: 'gpt-4.1',
