@@ -10,19 +10,28 @@
  *   schema says nothing of it);
  * - `string`: a plausible value for `format` `date-time`, `date`, `time`, `email`, `uri`/`url`,
  *   `uuid`, `hostname`, `ipv4`, else `"text"`, padded to `minLength`, cut to `maxLength`;
- * - `number` / `integer`: `minimum` (or just above `exclusiveMinimum`), else 1, at most `maximum`;
+ * - `number` / `integer`: 1, or the bound nearest to it (`minimum`, `exclusiveMinimum`,
+ *   `maximum`, `exclusiveMaximum`; an integer stays inside fractional bounds);
  * - `boolean`: true; `null`: null;
- * - `array`: `prefixItems` each once, else `minItems` (at least 1, at most `maxItems`) copies of
- *   `items`' example.
+ * - `array`: `prefixItems` each once, else `minItems` (at least 1, at most `maxItems` and 100)
+ *   examples of `items`; once a document has 10,000 values, further arrays get one item.
  *
  * Anything else (an unknown type, an unresolvable `$ref`, a schema nested deeper than 16 levels,
  * as a recursive one would be) is null.
  */
 export function schemaExample(schema: unknown): unknown {
-  return exampleOf(schema, schema, 0);
+  return exampleOf(schema, { root: schema, values: 0 }, 0);
 }
 
 const MAX_DEPTH = 16;
+/** Values in one document past which arrays stop repeating (nested `minItems` multiply). */
+const MAX_VALUES = 10_000;
+
+/** The schema being exemplified, and how many values the document has so far. */
+interface Walk {
+  root: unknown;
+  values: number;
+}
 
 const FORMATS: Readonly<Record<string, string>> = {
   'date-time': '2024-01-01T00:00:00Z',
@@ -44,29 +53,30 @@ function isSchema(value: unknown): value is Schema {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function exampleOf(schema: unknown, root: unknown, depth: number): unknown {
+function exampleOf(schema: unknown, walk: Walk, depth: number): unknown {
   if (!isSchema(schema) || depth > MAX_DEPTH) return null;
+  walk.values++;
   if ('const' in schema) return schema.const;
   if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
   if (typeof schema.$ref === 'string') {
-    return exampleOf(resolve(schema.$ref, root), root, depth + 1);
+    return exampleOf(resolve(schema.$ref, walk.root), walk, depth + 1);
   }
   for (const key of ['anyOf', 'oneOf'] as const) {
     const branches = schema[key];
     if (Array.isArray(branches) && branches.length > 0) {
-      return exampleOf(firstNotNull(branches, root), root, depth + 1);
+      return exampleOf(firstNotNull(branches, walk.root), walk, depth + 1);
     }
   }
   if (Array.isArray(schema.allOf) && schema.allOf.length > 0) {
-    const parts = schema.allOf.map((part) => exampleOf(part, root, depth + 1));
+    const parts = schema.allOf.map((part) => exampleOf(part, walk, depth + 1));
     if (parts.every(isSchema)) return Object.assign({}, ...parts) as unknown;
     return parts[0];
   }
   switch (typeOf(schema)) {
     case 'object':
-      return objectOf(schema, root, depth);
+      return objectOf(schema, walk, depth);
     case 'array':
-      return arrayOf(schema, root, depth);
+      return arrayOf(schema, walk, depth);
     case 'string':
       return stringOf(schema);
     case 'integer':
@@ -115,11 +125,11 @@ function resolve(ref: string, root: unknown): unknown {
   return node;
 }
 
-function objectOf(schema: Schema, root: unknown, depth: number): Record<string, unknown> {
+function objectOf(schema: Schema, walk: Walk, depth: number): Record<string, unknown> {
   const result: Record<string, unknown> = {};
   const properties = isSchema(schema.properties) ? schema.properties : {};
   for (const [name, property] of Object.entries(properties)) {
-    result[name] = exampleOf(property, root, depth + 1);
+    result[name] = exampleOf(property, walk, depth + 1);
   }
   if (Array.isArray(schema.required)) {
     for (const name of schema.required) {
@@ -129,18 +139,19 @@ function objectOf(schema: Schema, root: unknown, depth: number): Record<string, 
   return result;
 }
 
-function arrayOf(schema: Schema, root: unknown, depth: number): unknown[] {
-  if (Array.isArray(schema.prefixItems)) {
-    return schema.prefixItems.map((item) => exampleOf(item, root, depth + 1));
-  }
+function arrayOf(schema: Schema, walk: Walk, depth: number): unknown[] {
+  const each = (items: unknown[]) => items.map((item) => exampleOf(item, walk, depth + 1));
+  if (Array.isArray(schema.prefixItems)) return each(schema.prefixItems);
+  // Tuple-style `items: [a, b]` (draft 2019 and earlier): each once.
+  if (Array.isArray(schema.items)) return each(schema.items);
   const min = typeof schema.minItems === 'number' ? Math.floor(schema.minItems) : 1;
   const max = typeof schema.maxItems === 'number' ? Math.floor(schema.maxItems) : Infinity;
-  const count = Math.min(Math.max(1, min), max, 100);
-  // Tuple-style `items: [a, b]` (draft 2019 and earlier): each once.
-  if (Array.isArray(schema.items)) {
-    return schema.items.map((item) => exampleOf(item, root, depth + 1));
+  const count = Math.max(0, Math.min(Math.max(1, min), max, 100));
+  const result: unknown[] = [];
+  while (result.length < count && (result.length === 0 || walk.values < MAX_VALUES)) {
+    result.push(exampleOf(schema.items, walk, depth + 1));
   }
-  return Array.from({ length: Math.max(0, count) }, () => exampleOf(schema.items, root, depth + 1));
+  return result;
 }
 
 function stringOf(schema: Schema): string {
@@ -154,15 +165,26 @@ function stringOf(schema: Schema): string {
   return text;
 }
 
+/** 1, or the bound nearest to it: `minimum` above it, `maximum` below it (integers stay inside). */
 function numberOf(schema: Schema, integer: boolean): number {
-  let value = 1;
-  if (typeof schema.minimum === 'number') value = schema.minimum;
-  else if (typeof schema.exclusiveMinimum === 'number') {
-    value = schema.exclusiveMinimum + (integer ? 1 : 0.5);
+  const step = integer ? 1 : 0.5;
+  let low = -Infinity;
+  let high = Infinity;
+  if (typeof schema.minimum === 'number') low = schema.minimum;
+  if (typeof schema.exclusiveMinimum === 'number') {
+    const above = integer
+      ? Math.floor(schema.exclusiveMinimum) + 1
+      : schema.exclusiveMinimum + step;
+    low = Math.max(low, above);
   }
-  if (typeof schema.maximum === 'number' && value > schema.maximum) value = schema.maximum;
-  if (typeof schema.exclusiveMaximum === 'number' && value >= schema.exclusiveMaximum) {
-    value = schema.exclusiveMaximum - (integer ? 1 : 0.5);
+  if (typeof schema.maximum === 'number') high = schema.maximum;
+  if (typeof schema.exclusiveMaximum === 'number') {
+    const below = integer ? Math.ceil(schema.exclusiveMaximum) - 1 : schema.exclusiveMaximum - step;
+    high = Math.min(high, below);
   }
-  return integer ? Math.ceil(value) : value;
+  if (integer) {
+    low = Math.ceil(low);
+    high = Math.floor(high);
+  }
+  return Math.min(Math.max(1, low), high);
 }

@@ -714,15 +714,15 @@ function namedToolOf(choice: unknown): string | undefined {
   return typeof choice.function.name === 'string' ? choice.function.name : undefined;
 }
 
-/** `text` in at most `parts` pieces of near-equal length (one piece per character at most). */
+/**
+ * `text` in `parts` pieces of near-equal length (fewer only when it has fewer characters), so a
+ * tool call or a schema document streams in `chunks` frames like text does.
+ */
 function split(text: string, parts: number): string[] {
   const count = Math.max(1, Math.min(parts, text.length));
-  const size = Math.ceil(text.length / count);
-  const pieces: string[] = [];
-  for (let offset = 0; offset < text.length; offset += size) {
-    pieces.push(text.slice(offset, offset + size));
-  }
-  return pieces.length > 0 ? pieces : [''];
+  return Array.from({ length: count }, (_, i) =>
+    text.slice(Math.round((i * text.length) / count), Math.round(((i + 1) * text.length) / count)),
+  );
 }
 
 /** JSON text made unparsable: cut before its last character, or a brace added to a scalar. */

@@ -46,6 +46,29 @@ describe('schemaExample', () => {
     expect(schemaExample({ type: 'number', maximum: -3 })).toBe(-3);
   });
 
+  it('picks 1, or the bound nearest to it, and keeps integers inside fractional bounds', () => {
+    const safe = {
+      type: 'integer',
+      minimum: -Number.MAX_SAFE_INTEGER,
+      maximum: Number.MAX_SAFE_INTEGER,
+    };
+    expect(schemaExample(safe)).toBe(1); // zod's z.number().int()
+    expect(schemaExample({ type: 'integer', maximum: -3.5 })).toBe(-4);
+    expect(schemaExample({ type: 'integer', exclusiveMinimum: 2.5 })).toBe(3);
+    expect(schemaExample({ type: 'integer', exclusiveMaximum: 1 })).toBe(0);
+    expect(schemaExample({ type: 'number', minimum: 0, maximum: 0.25 })).toBe(0.25);
+  });
+
+  it('keeps nested minItems from multiplying past a bounded document', () => {
+    let schema: Record<string, unknown> = { type: 'string' };
+    for (let level = 0; level < 5; level++)
+      schema = { type: 'array', minItems: 100, items: schema };
+    // 100^5 values would never end; the first arrays are whole, the rest get one item.
+    const strings = JSON.stringify(schemaExample(schema)).split('"text"').length - 1;
+    expect(strings).toBeGreaterThanOrEqual(100);
+    expect(strings).toBeLessThanOrEqual(10_100);
+  });
+
   it('builds arrays of minItems (at least one) items', () => {
     expect(schemaExample({ type: 'array', items: { type: 'string' } })).toEqual(['text']);
     expect(schemaExample({ type: 'array', items: { type: 'integer' }, minItems: 3 })).toEqual([
