@@ -282,6 +282,8 @@ describe('rollouts between two simulated LLM providers (real sockets)', () => {
     // with p = 0.4³ (0.4 without the retries).
     const within = (rate: number, p: number, n: number) =>
       Math.abs(rate - p) < 4 * Math.sqrt((p * (1 - p)) / n);
+    expect(canary.attempts).toBeGreaterThan(canary.calls); // the retries are counted
+    expect(canary.failedAttempts).toBeGreaterThan(canary.errors * 2);
     expect(within(canary.attemptErrorRate, 0.4, canary.attempts)).toBe(true);
     expect(within(canary.errorRate, 0.4 ** 3, canary.calls)).toBe(true);
   }, 20_000);
