@@ -553,8 +553,10 @@ class Answer {
         choice.pieces.length = Math.ceil(choice.pieces.length / 2);
         choice.finishReason = 'length';
       }
+      // An empty answer keeps its finish reason (`length` when also truncated), a call none.
       if (poor?.empty && random() < poor.empty) {
-        choice = { pieces: [], finishReason: 'stop' };
+        const finishReason = choice.tool ? 'stop' : choice.finishReason;
+        choice = { pieces: [], finishReason };
       }
       return choice;
     });
