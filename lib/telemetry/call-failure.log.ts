@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { InferenceError } from '../errors/index.js';
+import { faultOf, InferenceError } from '../errors/index.js';
 
 /** The call whose failure is logged. */
 export interface FailedCall {
@@ -14,17 +14,12 @@ export interface FailedCall {
   fallback?: string;
 }
 
-/** Codes that say the call was stopped on purpose: the caller left, or the drain ended it. */
-const STOPPED = new Set(['aborted', 'shutting_down']);
-/** 4xx statuses that are not about the request itself: credentials, timing, rate. */
-const NOT_THE_REQUEST = new Set([401, 402, 403, 407, 408, 409, 429]);
-
 /**
- * One line per failed call, once its retries are spent. A warning, except a debug line for a
- * call stopped on purpose (its client left; the drain deadline came, which the drain logs
- * itself) or refused for its own content (invalid before it was sent, or a 4xx about the request:
- * its client has the answer, and any client could fill the log with them). The error's message
- * is already free of secrets and of the provider's unredacted text.
+ * One line per failed call, once its retries are spent: a warning when the provider failed it,
+ * else a debug line (`faultOf` decides): a call stopped on purpose (its client left; the drain
+ * deadline came, which the drain logs itself) or refused for its own content (its client has the
+ * answer, and any client could fill the log with them). The error's message is already free of
+ * secrets and of the provider's unredacted text.
  */
 export function logCallFailure(logger: LoggerService, call: FailedCall, error: unknown): void {
   const known = error instanceof InferenceError ? error : undefined;
@@ -36,15 +31,6 @@ export function logCallFailure(logger: LoggerService, call: FailedCall, error: u
     `after ${attempts} attempt${attempts === 1 ? '' : 's'} and ${Math.round(call.durationMs)} ms: ${message}` +
     (call.fallback === undefined ? '' : `; falling back to "${call.fallback}"`) +
     ` [request ${call.requestId}]`;
-  if (STOPPED.has(code) || (known !== undefined && isAboutTheRequest(known))) {
-    logger.debug?.(line);
-  } else {
-    logger.warn(line);
-  }
-}
-
-function isAboutTheRequest(error: InferenceError): boolean {
-  if (error.code === 'invalid_request') return true;
-  const { status } = error;
-  return status !== undefined && status >= 400 && status < 500 && !NOT_THE_REQUEST.has(status);
+  if (faultOf(error) === 'provider') logger.warn(line);
+  else logger.debug?.(line);
 }
