@@ -1,3 +1,8 @@
+export type {
+  ChatCallOptions,
+  EmbedCallOptions,
+  StreamCallOptions,
+} from './call/call-options.interface.js';
 import { Injectable, Logger } from '@nestjs/common';
 import { InferenceRouter, type CallRecord, type RouteDecision } from './canary/inference.router.js';
 import { ModelCatalog } from './model/model-catalog.js';
@@ -5,19 +10,16 @@ import type { CallTelemetry } from './telemetry/call-telemetry.js';
 import { InferenceTelemetry } from './telemetry/inference.telemetry.js';
 import { logCallFailure, type FailedCall } from './telemetry/call-failure.log.js';
 import { INFERENCE_LOGGER_CONTEXT } from './inference.constants.js';
-import type { ModelSelection } from './model/model-selection.js';
 import type {
   ChatCompletionChunk,
   ChatCompletionRequest,
   ChatCompletionResult,
-  StreamSummary,
 } from './client/chat.types.js';
 import { InferenceStream } from './client/inference.stream.js';
 import type {
   ProviderCallOptions,
   ProviderClient,
   ResolvedChatRequest,
-  ResolvedEmbeddingRequest,
 } from './client/provider.client.js';
 import type { EmbeddingRequest, EmbeddingResult } from './client/embedding.types.js';
 import { ProviderRegistry } from './client/provider.registry.js';
@@ -32,47 +34,16 @@ import {
   InferenceError,
   InferenceRequestError,
 } from './errors/index.js';
-import { CALL_TIMEOUT_FIELDS, type CallTimeoutOptions } from './options/index.js';
-import { headerProblem } from './options/header-rules.js';
+import { checkCallOptions, withRouteDefaults } from './call/call-options.js';
+import { resolveEmbeddingRequest, resolveRequest } from './call/resolve-request.js';
+import type {
+  ChatCallOptions,
+  EmbedCallOptions,
+  StreamCallOptions,
+} from './call/call-options.interface.js';
 import { costOfCall } from './pricing/call-cost.js';
 import { AnswerCollector, answerOf, qualityOf, type Answer } from './canary/answer-quality.js';
 import { ShadowMirror } from './canary/shadow.mirror.js';
-
-export interface ChatCallOptions {
-  /** Send this call to the named provider: it then bypasses the router (and any canary rollout). */
-  provider?: string;
-  /** The key that keeps this caller on one side of a rollout (by default read from the request's headers). */
-  stickyKey?: string;
-  /** Aborts the call. */
-  signal?: AbortSignal;
-  /** Overrides the request id (by default the incoming `x-request-id`, or a generated one). */
-  requestId?: string;
-  /** Overrides the provider's headers, idle and total budgets for this call (`connectMs` is per provider). */
-  timeouts?: CallTimeoutOptions;
-  /** Overrides the provider's `retry.maxRetries` for this call. */
-  maxRetries?: number;
-  /** Extra headers for this call (the client's own, such as `authorization`, cannot be replaced). */
-  headers?: Record<string, string>;
-  /**
-   * `false`: never mirror this call to the canary in a shadow phase (a request with side
-   * effects, or private data). Requests that offer tools are not mirrored by default either.
-   */
-  shadow?: boolean;
-}
-
-export interface EmbedCallOptions extends ChatCallOptions {
-  /**
-   * `stable` (the default): the rollout's stable provider, or the default one. `rollout`: split
-   * by sticky key like chat calls, for an A/B of two embedding models whose vectors you keep
-   * apart. Vectors of two models cannot share an index, so only ask for it knowingly.
-   */
-  routing?: 'stable' | 'rollout';
-}
-
-export interface StreamCallOptions extends ChatCallOptions {
-  /** Called once when the stream ends, however it ends, with its outcome, usage and timings. */
-  onEnd?: (summary: StreamSummary) => void;
-}
 
 /**
  * Chat completions against the configured OpenAI-compatible providers, with retries, timeouts,
@@ -627,18 +598,6 @@ const CANCELLED = new InferenceAbortedError('The caller stopped reading the stre
   retryable: false,
 });
 
-/** The route's pinned provider and timeouts, unless the call gives its own. */
-function withRouteDefaults<T extends ChatCallOptions>(options: T): T {
-  const selection = currentRequestContext()?.model;
-  if (!selection || (selection.provider === undefined && selection.timeouts === undefined))
-    return options;
-  return {
-    ...options,
-    provider: options.provider ?? selection.provider,
-    timeouts: options.timeouts ?? selection.timeouts,
-  };
-}
-
 /**
  * A failed canary call goes to the stable provider when the provider failed, or refused the
  * request with a 4xx that stable may accept; not when the caller or the app stopped it, nor when
@@ -651,125 +610,4 @@ function canFallBack(decision: RouteDecision, error: unknown): boolean {
     fault === 'provider' ||
     (fault === 'client' && error instanceof InferenceError && error.status !== undefined)
   );
-}
-
-const CALL_TIMEOUTS: ReadonlySet<string> = new Set(CALL_TIMEOUT_FIELDS);
-
-/** Makes the caller's-mistake errors of one call: raised before anything is sent. */
-function requestError(provider: string, requestId: string) {
-  return (reason: string) =>
-    new InferenceRequestError(reason, { provider, requestId, phase: 'request', retryable: false });
-}
-
-/** An embeddings request as sent to `client`: validated, its (logical) model mapped. */
-function resolveEmbeddingRequest(
-  request: EmbeddingRequest,
-  client: ProviderClient,
-  requestId: string,
-  catalog: ModelCatalog,
-): ResolvedEmbeddingRequest {
-  const invalid = requestError(client.name, requestId);
-  if (typeof request !== 'object' || request === null) {
-    throw invalid('The request must be an object with an input.');
-  }
-  const input: unknown = request.input;
-  const usable =
-    (typeof input === 'string' && input.length > 0) || (Array.isArray(input) && input.length > 0);
-  if (!usable) {
-    throw invalid(
-      'The request needs an input: a non-empty string, or a non-empty array of strings or tokens.',
-    );
-  }
-  if (typeof request.model !== 'string' || request.model.trim() === '') {
-    throw invalid(
-      'Name an embedding model in the request (model), such as "text-embedding-3-small".',
-    );
-  }
-  const model = catalog.concrete(request.model, client.name);
-  if (model === undefined) throw invalid(catalog.missing(request.model, client.name));
-  return model === request.model ? (request as ResolvedEmbeddingRequest) : { ...request, model };
-}
-
-function resolveRequest(
-  request: ChatCompletionRequest,
-  client: ProviderClient,
-  requestId: string,
-  catalog: ModelCatalog,
-  selection: ModelSelection | undefined,
-): ResolvedChatRequest {
-  const invalid = requestError(client.name, requestId);
-  if (typeof request !== 'object' || request === null) {
-    throw invalid('The request must be an object with a messages array.');
-  }
-  if (!Array.isArray(request.messages) || request.messages.length === 0) {
-    throw invalid('The request needs a non-empty messages array.');
-  }
-  const named = request.model ?? selection?.model ?? client.options.defaultModel;
-  if (typeof named !== 'string' || named.trim() === '') {
-    throw invalid(
-      `No model was named, and provider "${client.name}" has no defaultModel. Name one in the request or set providers.${client.name}.defaultModel.`,
-    );
-  }
-  const model = catalog.concrete(named, client.name);
-  if (model === undefined) throw invalid(catalog.missing(named, client.name));
-  const temperature = request.temperature ?? selection?.temperature;
-  const maxTokens = request.max_tokens ?? request.max_completion_tokens ?? selection?.maxTokens;
-  const addsDefaults =
-    (temperature !== undefined && request.temperature === undefined) ||
-    (maxTokens !== undefined &&
-      request.max_tokens === undefined &&
-      request.max_completion_tokens === undefined);
-  // A request that names its model is sent as it is: a copy costs about a microsecond to serialise.
-  if (request.model === model && !addsDefaults) return request as ResolvedChatRequest;
-  const resolved: ResolvedChatRequest = { ...request, model };
-  if (request.temperature === undefined && temperature !== undefined)
-    resolved.temperature = temperature;
-  if (
-    request.max_tokens === undefined &&
-    request.max_completion_tokens === undefined &&
-    maxTokens !== undefined
-  ) {
-    resolved.max_tokens = maxTokens;
-  }
-  return resolved;
-}
-
-/**
- * The call's own options, checked once before anything is sent: a mistake in them is the
- * caller's (`InferenceRequestError`), never a provider fault.
- */
-function checkCallOptions(options: ChatCallOptions, requestId: string, provider: string): void {
-  const invalid = requestError(provider, requestId);
-  if (options.requestId !== undefined) {
-    if (
-      typeof options.requestId !== 'string' ||
-      options.requestId === '' ||
-      headerProblem('x-request-id', options.requestId)
-    ) {
-      throw invalid(
-        'Call option requestId must be a non-empty string without line breaks or control characters.',
-      );
-    }
-  }
-  for (const [name, value] of options.headers ? Object.entries(options.headers) : []) {
-    const problem = headerProblem(name, value);
-    if (problem) throw invalid(`Call option headers: ${problem}.`);
-  }
-  for (const [field, value] of options.timeouts ? Object.entries(options.timeouts) : []) {
-    if (!CALL_TIMEOUTS.has(field)) {
-      throw invalid(
-        `Call option timeouts.${field} is not supported: only ${CALL_TIMEOUT_FIELDS.join(', ')} can be set per call (connectMs is set per provider).`,
-      );
-    }
-    const min = field === 'headersMs' ? 0 : Number.MIN_VALUE; // headersMs: 0 turns it off
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-      throw invalid(`Call option timeouts.${field} must be a positive number of milliseconds.`);
-    }
-  }
-  if (
-    options.maxRetries !== undefined &&
-    (!Number.isInteger(options.maxRetries) || options.maxRetries < 0)
-  ) {
-    throw invalid('Call option maxRetries must be an integer ≥ 0.');
-  }
 }

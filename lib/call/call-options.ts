@@ -1,0 +1,69 @@
+import { InferenceRequestError } from '../errors/index.js';
+import { CALL_TIMEOUT_FIELDS } from '../options/index.js';
+import { headerProblem } from '../options/header-rules.js';
+import { currentRequestContext } from '../context/request-context.js';
+import type { ChatCallOptions } from './call-options.interface.js';
+
+/** The route's pinned provider and timeouts, unless the call gives its own. */
+export function withRouteDefaults<T extends ChatCallOptions>(options: T): T {
+  const selection = currentRequestContext()?.model;
+  if (!selection || (selection.provider === undefined && selection.timeouts === undefined))
+    return options;
+  return {
+    ...options,
+    provider: options.provider ?? selection.provider,
+    timeouts: options.timeouts ?? selection.timeouts,
+  };
+}
+
+const CALL_TIMEOUTS: ReadonlySet<string> = new Set(CALL_TIMEOUT_FIELDS);
+
+export /** Makes the caller's-mistake errors of one call: raised before anything is sent. */
+function requestError(provider: string, requestId: string) {
+  return (reason: string) =>
+    new InferenceRequestError(reason, { provider, requestId, phase: 'request', retryable: false });
+}
+
+/**
+ * The call's own options, checked once before anything is sent: a mistake in them is the
+ * caller's (`InferenceRequestError`), never a provider fault.
+ */
+export function checkCallOptions(
+  options: ChatCallOptions,
+  requestId: string,
+  provider: string,
+): void {
+  const invalid = requestError(provider, requestId);
+  if (options.requestId !== undefined) {
+    if (
+      typeof options.requestId !== 'string' ||
+      options.requestId === '' ||
+      headerProblem('x-request-id', options.requestId)
+    ) {
+      throw invalid(
+        'Call option requestId must be a non-empty string without line breaks or control characters.',
+      );
+    }
+  }
+  for (const [name, value] of options.headers ? Object.entries(options.headers) : []) {
+    const problem = headerProblem(name, value);
+    if (problem) throw invalid(`Call option headers: ${problem}.`);
+  }
+  for (const [field, value] of options.timeouts ? Object.entries(options.timeouts) : []) {
+    if (!CALL_TIMEOUTS.has(field)) {
+      throw invalid(
+        `Call option timeouts.${field} is not supported: only ${CALL_TIMEOUT_FIELDS.join(', ')} can be set per call (connectMs is set per provider).`,
+      );
+    }
+    const min = field === 'headersMs' ? 0 : Number.MIN_VALUE; // headersMs: 0 turns it off
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+      throw invalid(`Call option timeouts.${field} must be a positive number of milliseconds.`);
+    }
+  }
+  if (
+    options.maxRetries !== undefined &&
+    (!Number.isInteger(options.maxRetries) || options.maxRetries < 0)
+  ) {
+    throw invalid('Call option maxRetries must be an integer ≥ 0.');
+  }
+}
