@@ -19,6 +19,9 @@ import {
   type InferenceModuleExtras,
 } from './inference.module-definition.js';
 import { InferenceService } from './inference.service.js';
+import { CallPipeline } from './call/call.pipeline.js';
+import { INFERENCE_CALL_STEPS, type CallStep } from './call/call-step.js';
+import { RolloutStep } from './call/rollout.step.js';
 import { InflightRegistry } from './lifecycle/inflight.registry.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown.coordinator.js';
 import { resolveInferenceOptions } from './options/resolve-options.js';
@@ -88,6 +91,14 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
       inject: [INFERENCE_OPTIONS, ProviderRegistry, CanaryRollout, ShutdownCoordinator],
     },
     { provide: InferenceRouter, useExisting: extras.router ?? CanaryRouter },
+    RolloutStep,
+    // The steps every call passes, in order (see `CallStep`); pools and tenant limits plug in here.
+    {
+      provide: INFERENCE_CALL_STEPS,
+      useFactory: (rollout: RolloutStep): CallStep[] => [rollout],
+      inject: [RolloutStep],
+    },
+    CallPipeline,
     InferenceService,
     InferenceInterceptor,
   ];

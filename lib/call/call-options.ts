@@ -1,12 +1,14 @@
 import { InferenceRequestError } from '../errors/index.js';
 import { CALL_TIMEOUT_FIELDS } from '../options/index.js';
 import { headerProblem } from '../options/header-rules.js';
-import { currentRequestContext } from '../context/request-context.js';
+import type { ModelSelection } from '../model/model-selection.js';
 import type { ChatCallOptions } from './call-options.interface.js';
 
-/** The route's pinned provider and timeouts, unless the call gives its own. */
-export function withRouteDefaults<T extends ChatCallOptions>(options: T): T {
-  const selection = currentRequestContext()?.model;
+/** The route's pinned provider and timeouts (its `@InferenceModel`), unless the call gives its own. */
+export function withRouteDefaults<T extends ChatCallOptions>(
+  options: T,
+  selection: ModelSelection | undefined,
+): T {
   if (!selection || (selection.provider === undefined && selection.timeouts === undefined))
     return options;
   return {

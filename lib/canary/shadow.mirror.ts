@@ -1,6 +1,16 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { ChatCompletionRequest } from '../client/chat.types.js';
-import type { ProviderClient, ResolvedChatRequest } from '../client/provider.client.js';
+import type {
+  ChatCompletion,
+  ChatCompletionRequest,
+  CompletionUsage,
+} from '../client/chat.types.js';
+import { withoutUsage } from '../client/completion-stream.js';
+import {
+  usageOf,
+  type ProviderClient,
+  type ResolvedChatRequest,
+  type UnaryCall,
+} from '../client/provider.client.js';
 import { ProviderRegistry } from '../client/provider.registry.js';
 import { INFERENCE_OPTIONS } from '../inference.constants.js';
 import type { ResolvedInferenceOptions } from '../options/resolved-options.interface.js';
@@ -222,62 +232,100 @@ export class ShadowMirror implements OnApplicationShutdown {
     }
   }
 
-  /** One mirrored call, unary or streamed (a stream is read to its end here, never returned). */
+  /**
+   * One mirrored call, unary or streamed (a stream is read to its end here, never returned): on
+   * the provider's client directly, outside the call pipeline, so it is never tracked in flight
+   * (it must not hold the drain), never judged as served traffic, and never retried.
+   */
   async #ask(
     client: ProviderClient,
     request: ResolvedChatRequest,
     job: ShadowJob,
     signal: AbortSignal,
   ): Promise<Mirrored> {
-    const clock = this.providers.clock;
-    const call = {
+    const scope = client.scope(
+      undefined,
+      [signal],
+      this.providers.clock.now() + this.options.canary!.shadow.timeoutMs,
+    );
+    const call: UnaryCall = {
       requestId: job.requestId,
-      deadline: clock.now() + this.options.canary!.shadow.timeoutMs,
-      signals: [signal],
-      maxRetries: 0,
+      scope,
+      retry: client.retryPolicy(0),
+      endpoint: 'chat',
+      body: client.chatBody(request, job.streamed),
+      attempts: 0,
+      timeToHeadersMs: undefined,
+      retrying: () => undefined,
     };
-    const startedAt = performance.now();
-    if (!job.streamed) {
-      const result = await client.chat(request, call);
-      const usage = result.inference.usage;
-      return {
-        answer: answerOf(result),
-        latencyMs: result.inference.durationMs,
-        totalMs: result.inference.durationMs,
-        tokens: usage?.completion_tokens,
-        usd: costOfCall(client.options.prices, request.model, usage)?.usd ?? 0,
-      };
+    try {
+      const mirrored = job.streamed
+        ? await this.#askStreamed(client, request, call)
+        : await this.#askUnary(client, request, call);
+      client.health.succeeded();
+      return mirrored;
+    } catch (error) {
+      client.health.failed(error);
+      throw error;
+    } finally {
+      scope.dispose();
     }
+  }
+
+  async #askUnary(
+    client: ProviderClient,
+    request: ResolvedChatRequest,
+    call: UnaryCall,
+  ): Promise<Mirrored> {
+    const answer = (await client.unary(call)) as ChatCompletion;
+    const totalMs = call.scope.elapsedMs();
+    const usage = usageOf(answer.usage);
+    return {
+      answer: answerOf(answer),
+      latencyMs: totalMs,
+      totalMs,
+      tokens: usage?.completion_tokens,
+      usd: costOfCall(client.options.prices, request.model, usage)?.usd ?? 0,
+    };
+  }
+
+  async #askStreamed(
+    client: ProviderClient,
+    request: ResolvedChatRequest,
+    call: UnaryCall,
+  ): Promise<Mirrored> {
+    const open = await client.openStream(call);
     const collector = new AnswerCollector();
     let firstChunkMs: number | undefined;
-    let usage: ResolvedChatRequest['usage'];
+    let usage: CompletionUsage | undefined;
     let chunks = 0;
-    let error: unknown;
-    for await (const chunk of client.stream(request, {
-      ...call,
-      onEnd: (summary) => {
-        usage = summary.usage;
-        if (summary.outcome !== 'completed') error = summary.error;
-      },
-    })) {
-      firstChunkMs ??= performance.now() - startedAt;
-      chunks++;
-      collector.add(chunk);
+    let done = false;
+    try {
+      for (let chunk = open.first; chunk !== undefined; chunk = await open.reader.read()) {
+        if (chunk.usage) usage = chunk.usage;
+        const content = withoutUsage(chunk);
+        if (!content) continue;
+        firstChunkMs ??= call.scope.elapsedMs();
+        chunks++;
+        collector.add(content);
+      }
+      done = true;
+      open.reader.release();
+    } catch (thrown) {
+      throw client.classify(thrown, call, open.attempt);
+    } finally {
+      if (!done) open.response.body.destroy();
     }
-    if (error !== undefined) throw error;
-    const totalMs = performance.now() - startedAt;
-    const tokens = (usage as { completion_tokens?: number } | undefined)?.completion_tokens;
-    const cost = costOfCall(
-      client.options.prices,
-      request.model,
-      usage as Parameters<typeof costOfCall>[2],
-      { promptCharacters: JSON.stringify(request.messages).length, chunks },
-    );
+    const totalMs = call.scope.elapsedMs();
+    const cost = costOfCall(client.options.prices, request.model, usage, {
+      messages: request.messages,
+      chunks,
+    });
     return {
       answer: collector.answer(),
       latencyMs: firstChunkMs ?? totalMs,
       totalMs,
-      tokens,
+      tokens: usage?.completion_tokens,
       usd: cost?.usd ?? 0,
     };
   }

@@ -1,129 +1,56 @@
-import type { InferenceError } from '../errors/index.js';
-import type { CallTracking } from './call-tracking.js';
-import type { ChatCompletionChunk, StreamSummary } from './chat.types.js';
-import type { ProviderHealth } from './provider-health.js';
-import type { ProviderTransport } from './provider-transport.js';
-import { withRetries, type Attempt, type RetryHooks } from './retry-loop.js';
-import { SseChunkReader } from './sse-chunk.reader.js';
 import type { Dispatcher } from 'undici';
-import type { ProviderStreamOptions, ResolvedChatRequest } from './provider.client.js';
-import { firstChoiceOf } from './first-choice.js';
+import type { ChatCompletionChunk, ChatCompletionRequest } from './chat.types.js';
+import type { ProviderTransport } from './provider-transport.js';
+import type { Attempt } from './retry-loop.js';
+import { SseChunkReader } from './sse-chunk.reader.js';
+import type { UpstreamCall } from './upstream-call.js';
 
-interface OpenStream {
+/** A streamed completion whose first chunk is in hand: what its reader goes on from. */
+export interface OpenStream {
   attempt: Attempt;
   response: Dispatcher.ResponseData;
   reader: SseChunkReader;
+  /** The first chunk; undefined when the stream was `[DONE]` at once. */
   first: ChatCompletionChunk | undefined;
-  timeToHeadersMs: number;
 }
 
 /**
- * One streamed completion on one provider. Failures are retried until the first chunk is in
- * hand; after that the caller has content, so a failure ends the stream with a typed error and
- * is never retried. `[DONE]` ends it: the caller's iteration ends and `onEnd` reports
- * `completed` at once, whatever the upstream then does with the body.
+ * The body of a streamed request: `stream: true`, and usage asked for when the provider's
+ * `streamUsage` is on, so cost is known (the extra chunk is dropped if the caller did not ask).
  */
-export async function* completionStream(
-  transport: ProviderTransport,
-  health: ProviderHealth,
-  request: ResolvedChatRequest,
-  call: ProviderStreamOptions,
-  retryHooks: Omit<RetryHooks, 'classify'>,
-): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-  const wantsUsage = request.stream_options?.include_usage === true;
-  const body = JSON.stringify(
-    transport.options.streamUsage
+export function streamBody(request: ChatCompletionRequest, streamUsage: boolean): string {
+  return JSON.stringify(
+    streamUsage
       ? {
           ...request,
           stream: true,
-          // Ask for usage, so cost is known; the extra chunk is dropped if the caller did not ask.
           stream_options: { ...request.stream_options, include_usage: true },
         }
       : { ...request, stream: true },
   );
-  const scope = transport.scope(call);
-  const summary: StreamSummary = {
-    provider: transport.name,
-    model: request.model,
-    requestId: call.requestId,
-    attempts: 0,
-    durationMs: 0,
-    chunks: 0,
-    outcome: 'aborted',
-  };
-  let open: OpenStream | undefined;
-  let tracking: CallTracking | undefined;
-  const classify = (thrown: unknown, attempt: Attempt): InferenceError =>
-    transport.classify(thrown, scope, call.requestId, attempt);
+}
+
+/**
+ * One attempt at opening a stream: sent, its headers checked, and read until the first chunk, so
+ * a failure before any content is retried like a unary call's. The body is destroyed when the
+ * attempt fails.
+ */
+export async function openStreamAttempt(
+  transport: ProviderTransport,
+  body: string,
+  call: UpstreamCall,
+  attempt: Attempt,
+): Promise<OpenStream> {
+  const response = await transport.send('chat', body, true, call, attempt);
+  call.timeToHeadersMs = call.scope.elapsedMs();
+  attempt.phase = 'body';
+  const reader = new SseChunkReader(response.body, attempt.scope, () => response.body.destroy());
   try {
-    tracking = call.track?.((retryAfterMs) => scope.stop(retryAfterMs));
-    open = await withRetries(
-      scope,
-      transport.retryPolicy(call),
-      { ...retryHooks, classify },
-      async (attempt) => {
-        summary.attempts = attempt.number;
-        const response = await transport.send('chat', body, true, scope, call, attempt);
-        const timeToHeadersMs = scope.elapsedMs();
-        attempt.phase = 'body';
-        const reader = new SseChunkReader(response.body, attempt.scope, () =>
-          response.body.destroy(),
-        );
-        try {
-          const first = await reader.read();
-          return { attempt, response, reader, first, timeToHeadersMs };
-        } catch (error) {
-          response.body.destroy();
-          throw error;
-        }
-      },
-    );
-    summary.timeToHeadersMs = open.timeToHeadersMs;
-    summary.upstreamRequestId = open.attempt.upstreamRequestId;
-    const { reader } = open;
-    let chunk: ChatCompletionChunk | undefined | null = open.first;
-    while (chunk !== undefined) {
-      if (chunk.usage) summary.usage = chunk.usage;
-      if (chunk.model) summary.model = chunk.model;
-      const finish = firstChoiceOf(chunk)?.finish_reason;
-      if (finish) summary.finishReason = finish;
-      const out = wantsUsage ? chunk : withoutUsage(chunk);
-      if (out) {
-        if (summary.chunks === 0) {
-          summary.timeToFirstChunkMs = scope.elapsedMs();
-          tracking?.streaming();
-        }
-        summary.chunks++;
-        call.onChunk?.(out);
-        yield out;
-      }
-      chunk = reader.take();
-      while (chunk === null) {
-        await reader.fill();
-        chunk = reader.take();
-      }
-    }
-    // `[DONE]`: the answer is whole. What the upstream does with the body now cannot change that.
-    summary.outcome = 'completed';
-    reader.release();
-    health.succeeded();
-  } catch (thrown) {
-    // Failures before the stream opened are typed already; the rest are typed here, once.
-    const error = open ? classify(thrown, open.attempt) : (thrown as InferenceError);
-    summary.outcome = error.phase === 'aborted' ? 'aborted' : 'failed';
-    summary.error = error;
-    health.failed(error);
+    const first = await reader.read();
+    return { attempt, response, reader, first };
+  } catch (error) {
+    response.body.destroy();
     throw error;
-  } finally {
-    if (summary.outcome !== 'completed') {
-      // An early return() by the caller lands here too: free the socket and tell the upstream.
-      scope.cancel();
-      open?.response.body.destroy();
-    }
-    scope.dispose();
-    summary.durationMs = scope.elapsedMs();
-    tracking?.end();
-    call.onEnd?.(summary);
   }
 }
 
@@ -131,7 +58,7 @@ export async function* completionStream(
  * The chunk as the caller would have seen it without `include_usage`; undefined to drop it. The
  * chunk was parsed for this call alone, so it is changed in place.
  */
-function withoutUsage(chunk: ChatCompletionChunk): ChatCompletionChunk | undefined {
+export function withoutUsage(chunk: ChatCompletionChunk): ChatCompletionChunk | undefined {
   if (!('usage' in chunk)) return chunk;
   if (chunk.choices.length === 0) return undefined;
   delete chunk.usage;

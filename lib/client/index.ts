@@ -21,11 +21,8 @@ export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { InferenceStream, StreamConsumedError } from './inference.stream.js';
 export { ProviderClient } from './provider.client.js';
-export type {
-  ProviderCallOptions,
-  ProviderStreamOptions,
-  ResolvedChatRequest,
-} from './provider.client.js';
+export type { ResolvedChatRequest, StreamCall, UnaryCall } from './provider.client.js';
+export type { UpstreamCall } from './upstream-call.js';
 export { RETRYABLE_STATUSES } from './classify-failure.js';
 export { RetryPolicy } from './retry.policy.js';
 export { SseDecoder } from './sse.decoder.js';

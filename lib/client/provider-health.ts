@@ -12,8 +12,6 @@ export const UNUSABLE_AFTER_FAILURES = 5;
 export class ProviderHealth {
   #consecutiveFailures = 0;
   #lastFailure: string | undefined;
-  /** The failures counted since the last success, so one can be excused once. */
-  #counted = new WeakSet<object>();
 
   get usable(): boolean {
     return this.#consecutiveFailures < UNUSABLE_AFTER_FAILURES;
@@ -30,23 +28,11 @@ export class ProviderHealth {
 
   succeeded(): void {
     this.#consecutiveFailures = 0;
-    this.#counted = new WeakSet();
   }
 
   failed(error: unknown): void {
     if (faultOf(error) !== 'provider') return;
     this.#consecutiveFailures++;
     this.#lastFailure = (error as { code?: string }).code ?? 'other';
-    if (typeof error === 'object' && error !== null) this.#counted.add(error);
-  }
-
-  /**
-   * Takes back a failure counted by `failed` that was not the provider's after all: a timeout
-   * of a deadline the caller chose (`faultOf(error, callerBudgets)`), which the client cannot see.
-   */
-  excuse(error: unknown): void {
-    if (typeof error !== 'object' || error === null || !this.#counted.has(error)) return;
-    this.#counted.delete(error);
-    this.#consecutiveFailures = Math.max(0, this.#consecutiveFailures - 1);
   }
 }

@@ -13,6 +13,7 @@ import type { Clock } from './clock.js';
 import { buildTimedConnector } from './connector.js';
 import { readBodyStart } from './response-body.js';
 import type { Attempt } from './retry-loop.js';
+import type { UpstreamCall } from './upstream-call.js';
 import { RetryPolicy } from './retry.policy.js';
 
 /** The most of an error body read to quote the provider's reason; the rest is discarded. */
@@ -21,17 +22,6 @@ const USER_AGENT = 'nestjs-inference';
 
 /** The OpenAI-compatible operations a provider serves. */
 export type Endpoint = 'chat' | 'embeddings';
-
-/** What the transport needs of a call. */
-export interface TransportCall {
-  requestId: string;
-  signals?: readonly (CancelSource | undefined)[];
-  timeouts?: CallTimeoutOptions;
-  /** An absolute time (on the module's clock) the call must end by, whatever `totalMs` says. */
-  deadline?: number;
-  maxRetries?: number;
-  headers?: Record<string, string>;
-}
 
 /**
  * One provider's wire: a keep-alive undici pool to its origin, the headers every request
@@ -87,19 +77,27 @@ export class ProviderTransport {
     return this.#pool.stats;
   }
 
-  /** A call's scope: its budgets (the provider's, with the call's overrides), signals and deadline. */
-  scope(call: TransportCall): CallScope {
-    const timeouts: TimeoutOptions = call.timeouts
-      ? { ...this.options.timeouts, ...call.timeouts }
+  /**
+   * A call's scope on this provider: its budgets (the provider's, with the call's overrides), the
+   * signals that cancel it, and the deadline (on the module's clock) it must end by whatever
+   * `totalMs` says.
+   */
+  scope(
+    timeouts: CallTimeoutOptions | undefined,
+    signals: readonly (CancelSource | undefined)[],
+    deadline?: number,
+  ): CallScope {
+    const budgets: TimeoutOptions = timeouts
+      ? { ...this.options.timeouts, ...timeouts }
       : this.options.timeouts;
-    return new CallScope(this.clock, timeouts, call.signals ?? [], call.deadline);
+    return new CallScope(this.clock, budgets, signals, deadline);
   }
 
   /** The retry policy of a call: the provider's, or with the call's own `maxRetries`. */
-  retryPolicy(call: TransportCall): RetryPolicy {
-    return call.maxRetries === undefined
+  retryPolicy(maxRetries: number | undefined): RetryPolicy {
+    return maxRetries === undefined
       ? this.#retry
-      : new RetryPolicy({ ...this.options.retry, maxRetries: call.maxRetries }, this.random);
+      : new RetryPolicy({ ...this.options.retry, maxRetries }, this.random);
   }
 
   /** Sends one attempt and returns the response once its status is a success. */
@@ -107,8 +105,7 @@ export class ProviderTransport {
     endpoint: Endpoint,
     body: string,
     stream: boolean,
-    scope: CallScope,
-    call: TransportCall,
+    call: UpstreamCall,
     attempt: Attempt,
   ): Promise<Dispatcher.ResponseData> {
     const headers = stream ? this.#streamHeaders : this.#headers;
@@ -131,7 +128,7 @@ export class ProviderTransport {
     attempt.upstreamRequestId = Array.isArray(upstreamId) ? upstreamId[0] : upstreamId;
     attempt.rateLimit = rateLimitOf(response.headers);
     if (response.statusCode >= 200 && response.statusCode < 300) return response;
-    throw await this.#statusFailure(response, scope, call.requestId, attempt);
+    throw await this.#statusFailure(response, call.scope, call.requestId, attempt);
   }
 
   /** `GET {basePath}/models`: spends no tokens. Resolves once the status is a success. */

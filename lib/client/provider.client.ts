@@ -1,64 +1,59 @@
-import type { LoggerService } from '@nestjs/common';
+import type { CallTimeoutOptions, ResolvedProviderOptions } from '../options/index.js';
 import type { InferenceError } from '../errors/index.js';
-import type { ResolvedProviderOptions } from '../options/index.js';
-import type { CallTracking, TrackCall } from './call-tracking.js';
 import { CallScope } from './call-scope.js';
-import type {
-  ChatCompletion,
-  ChatCompletionChunk,
-  ChatCompletionRequest,
-  ChatCompletionResult,
-  CompletionUsage,
-  InferenceMetadata,
-  StreamSummary,
-} from './chat.types.js';
-import type { EmbeddingRequest, EmbeddingResponse, EmbeddingResult } from './embedding.types.js';
+import type { CancelSource } from './cancel-source.js';
+import type { ChatCompletion, ChatCompletionRequest, CompletionUsage } from './chat.types.js';
+import type { EmbeddingRequest, EmbeddingResponse } from './embedding.types.js';
 import type { Clock } from './clock.js';
-import { completionStream } from './completion-stream.js';
+import { openStreamAttempt, streamBody, type OpenStream } from './completion-stream.js';
 import { ProviderHealth } from './provider-health.js';
-import { ProviderTransport, type Endpoint, type TransportCall } from './provider-transport.js';
+import { ProviderTransport, type Endpoint } from './provider-transport.js';
 import { readBody } from './response-body.js';
-import { withRetries, type Attempt, type RetryHooks } from './retry-loop.js';
+import { withRetries, type Attempt } from './retry-loop.js';
+import type { RetryPolicy } from './retry.policy.js';
+import type { UpstreamCall } from './upstream-call.js';
 import { UpstreamFault } from './upstream-fault.js';
-
-export interface ProviderCallOptions extends TransportCall {
-  /** Lets the application's lifecycle follow the call, and stop it at its drain deadline. */
-  track?: TrackCall;
-  /** Told before each retry: the attempt that failed, the backoff, and why. */
-  onRetry?: (attempt: number, delayMs: number, error: InferenceError) => void;
-}
-
-export interface ProviderStreamOptions extends ProviderCallOptions {
-  onEnd?: (summary: StreamSummary) => void;
-  /** Given each chunk as it is handed to the caller. */
-  onChunk?: (chunk: ChatCompletionChunk) => void;
-}
 
 /** A request with its model settled: what is sent upstream. */
 export type ResolvedChatRequest = ChatCompletionRequest & { model: string };
 export type ResolvedEmbeddingRequest = EmbeddingRequest & { model: string };
 
+/** A unary answer: what the provider sent, parsed and checked. */
+export type UnaryAnswer = ChatCompletion | EmbeddingResponse;
+
 /**
- * One upstream provider: chat completions (unary and streamed) and embeddings over its
- * connection pool, with
- * timeouts, retries and cancellation, and its health from the outcome of each call. Response
- * bodies are always read to the end, discarded within bounds, or destroyed: no socket is left
- * behind. Cost is not computed here: the service prices what the call reports.
+ * One upstream provider: its connection pool, and the two shapes of call it serves (a unary
+ * answer read whole, a stream opened once its first chunk is in hand), each retried within the
+ * call's scope. Response bodies are always read to the end, discarded within bounds, or
+ * destroyed: no socket is left behind. What a call means (routing, its record, its cost, the
+ * provider's health) is the call pipeline's: the client reports facts on the `UpstreamCall`.
  */
 export class ProviderClient {
   readonly name: string;
   /** Whether the provider looks usable, from recent calls and probes. */
   readonly health = new ProviderHealth();
   readonly #transport: ProviderTransport;
+  /** Made once: the attempt functions take the call as an argument, so a call makes no closure. */
+  readonly #unaryAttempt: (call: UnaryCall, attempt: Attempt) => Promise<UnaryAnswer>;
+  readonly #streamAttempt: (call: StreamCall, attempt: Attempt) => Promise<OpenStream>;
 
   constructor(
     readonly options: ResolvedProviderOptions,
     private readonly clock: Clock,
     random: () => number,
-    private readonly logger: LoggerService,
   ) {
     this.name = options.name;
-    this.#transport = new ProviderTransport(options, clock, random);
+    const transport = new ProviderTransport(options, clock, random);
+    this.#transport = transport;
+    const maxBytes = options.maxResponseBytes;
+    this.#unaryAttempt = async (call, attempt) => {
+      const response = await transport.send(call.endpoint, call.body, false, call, attempt);
+      call.timeToHeadersMs = call.scope.elapsedMs();
+      attempt.phase = 'body';
+      const text = await readBody(response.body, attempt.scope, maxBytes);
+      return call.endpoint === 'chat' ? parseCompletion(text) : parseEmbeddings(text);
+    };
+    this.#streamAttempt = (call, attempt) => openStreamAttempt(transport, call.body, call, attempt);
   }
 
   /** The pool's live figures: connected sockets, requests running and queued. */
@@ -67,96 +62,46 @@ export class ProviderClient {
     return { connected, free, running, pending, size };
   }
 
-  /** One chat completion. */
-  chat(request: ResolvedChatRequest, call: ProviderCallOptions): Promise<ChatCompletionResult> {
-    return this.#unary(
-      'chat',
-      JSON.stringify(unaryBody(request)),
-      request.model,
-      call,
-      parseCompletion,
-    );
+  /** A call's scope on this provider (see `ProviderTransport.scope`). */
+  scope(
+    timeouts: CallTimeoutOptions | undefined,
+    signals: readonly (CancelSource | undefined)[],
+    deadline?: number,
+  ): CallScope {
+    return this.#transport.scope(timeouts, signals, deadline);
   }
 
-  /** One embeddings call: `POST {baseUrl}/embeddings`. */
-  embed(request: ResolvedEmbeddingRequest, call: ProviderCallOptions): Promise<EmbeddingResult> {
-    return this.#unary('embeddings', JSON.stringify(request), request.model, call, parseEmbeddings);
+  /** The provider's retry policy, or one with the call's own `maxRetries`. */
+  retryPolicy(maxRetries: number | undefined): RetryPolicy {
+    return this.#transport.retryPolicy(maxRetries);
   }
 
-  /**
-   * A unary call with retries: the answer is read whole (up to `maxResponseBytes`), parsed, and
-   * given the call's metadata under `inference` (not enumerable, so JSON stays OpenAI's).
-   */
-  async #unary<T extends { model?: string; usage?: Partial<CompletionUsage> }>(
-    endpoint: Endpoint,
-    body: string,
-    model: string,
-    call: ProviderCallOptions,
-    parse: (text: string) => T,
-  ): Promise<T & { readonly inference: InferenceMetadata }> {
-    const transport = this.#transport;
-    const scope = transport.scope(call);
-    let tracking: CallTracking | undefined;
-    try {
-      tracking = call.track?.((retryAfterMs) => scope.stop(retryAfterMs));
-      const result = await withRetries(
-        scope,
-        transport.retryPolicy(call),
-        {
-          ...this.#retryHooks(endpoint, call),
-          classify: (thrown, attempt) => transport.classify(thrown, scope, call.requestId, attempt),
-        },
-        async (attempt: Attempt) => {
-          const response = await transport.send(endpoint, body, false, scope, call, attempt);
-          const timeToHeadersMs = scope.elapsedMs();
-          attempt.phase = 'body';
-          const text = await readBody(
-            response.body,
-            attempt.scope,
-            transport.options.maxResponseBytes,
-          );
-          const answer = parse(text);
-          const inference: InferenceMetadata = {
-            provider: this.name,
-            model: answer.model ?? model,
-            requestId: call.requestId,
-            upstreamRequestId: attempt.upstreamRequestId,
-            ...(attempt.rateLimit && { rateLimit: attempt.rateLimit }),
-            attempts: attempt.number,
-            timeToHeadersMs,
-            durationMs: scope.elapsedMs(),
-            usage: usageOf(answer.usage),
-          };
-          Object.defineProperty(answer, 'inference', { value: inference, enumerable: false });
-          return answer as T & { readonly inference: InferenceMetadata };
-        },
-      );
-      this.health.succeeded();
-      return result;
-    } catch (error) {
-      this.health.failed(error);
-      throw error;
-    } finally {
-      scope.dispose();
-      tracking?.end();
-    }
+  /** The body of a chat request: unary, or streamed (with usage asked for, see `streamBody`). */
+  chatBody(request: ResolvedChatRequest, streamed: boolean): string {
+    return streamed
+      ? streamBody(request, this.options.streamUsage)
+      : JSON.stringify(unaryBody(request));
   }
 
   /**
-   * Streams a completion (see `completionStream`): retried until the first chunk is in hand,
-   * never after; ends at `[DONE]`; `call.onEnd` is told once, however it ends.
+   * A unary call (`POST …/chat/completions` or `…/embeddings`) with retries: the answer is read
+   * whole (up to `maxResponseBytes`), parsed and checked.
    */
-  stream(
-    request: ResolvedChatRequest,
-    call: ProviderStreamOptions,
-  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-    return completionStream(
-      this.#transport,
-      this.health,
-      request,
-      call,
-      this.#retryHooks('stream', call),
-    );
+  unary(call: UnaryCall): Promise<UnaryAnswer> {
+    return withRetries(this.#transport, call, this.#unaryAttempt);
+  }
+
+  /**
+   * Opens a streamed completion: retried until its first chunk is in hand, never after (the
+   * caller would get content twice). The caller reads on from `reader`, and owns `response`.
+   */
+  openStream(call: StreamCall): Promise<OpenStream> {
+    return withRetries(this.#transport, call, this.#streamAttempt);
+  }
+
+  /** Types whatever a stream threw after it opened, once. */
+  classify(thrown: unknown, call: UpstreamCall, attempt: Attempt): InferenceError {
+    return this.#transport.classify(thrown, call.scope, call.requestId, attempt);
   }
 
   /**
@@ -191,17 +136,17 @@ export class ProviderClient {
   destroy(): Promise<void> {
     return this.#transport.destroy();
   }
+}
 
-  #retryHooks(operation: string, call: ProviderCallOptions): Omit<RetryHooks, 'classify'> {
-    return {
-      onRetry: (attempt, delayMs, error) => {
-        call.onRetry?.(attempt, delayMs, error);
-        this.logger.warn(
-          `Retrying ${operation} on provider "${this.name}" in ${delayMs} ms after attempt ${attempt} failed: ${error.message} [request ${call.requestId}]`,
-        );
-      },
-    };
-  }
+/** A unary call on one provider: where it goes and its body, as sent. */
+export interface UnaryCall extends UpstreamCall {
+  readonly endpoint: Endpoint;
+  readonly body: string;
+}
+
+/** A streamed call on one provider: its body, as sent. */
+export interface StreamCall extends UpstreamCall {
+  readonly body: string;
 }
 
 /** The request as a unary call: no `stream`, no `stream_options` (valid only when streaming). */
@@ -239,7 +184,7 @@ function parseAnswer<T>(text: string, field: string, what: string): T {
 }
 
 /** Reported usage as the metadata holds it: embeddings report no completion tokens (0). */
-function usageOf(usage: Partial<CompletionUsage> | undefined): CompletionUsage | undefined {
+export function usageOf(usage: Partial<CompletionUsage> | undefined): CompletionUsage | undefined {
   if (typeof usage?.prompt_tokens !== 'number') return undefined;
   if (typeof usage.completion_tokens === 'number') return usage as CompletionUsage;
   return {

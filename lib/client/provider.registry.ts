@@ -1,6 +1,6 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { InferenceRequestError } from '../errors/index.js';
-import { INFERENCE_LOGGER_CONTEXT, INFERENCE_OPTIONS } from '../inference.constants.js';
+import { INFERENCE_OPTIONS } from '../inference.constants.js';
 import type { ResolvedInferenceOptions } from '../options/index.js';
 import type { Clock } from './clock.js';
 import { ProviderClient } from './provider.client.js';
@@ -20,9 +20,8 @@ export class ProviderRegistry implements OnApplicationShutdown {
   readonly #closeBoundMs: number;
 
   constructor(@Inject(INFERENCE_OPTIONS) options: ResolvedInferenceOptions) {
-    const logger = new Logger(INFERENCE_LOGGER_CONTEXT);
     for (const [name, provider] of options.providers) {
-      this.#clients.set(name, new ProviderClient(provider, options.clock, options.random, logger));
+      this.#clients.set(name, new ProviderClient(provider, options.clock, options.random));
     }
     this.defaultProvider = options.defaultProvider;
     this.clock = options.clock;

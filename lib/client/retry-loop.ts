@@ -1,7 +1,7 @@
 import type { InferenceError } from '../errors/index.js';
 import type { AttemptScope } from './attempt-scope.js';
-import type { CallScope } from './call-scope.js';
-import type { RetryPolicy } from './retry.policy.js';
+import type { ProviderTransport } from './provider-transport.js';
+import type { UpstreamCall } from './upstream-call.js';
 
 /** The mutable state of one attempt, read by the failure classifier. */
 export interface Attempt {
@@ -13,42 +13,41 @@ export interface Attempt {
   rateLimit?: Record<string, string>;
 }
 
-export interface RetryHooks {
-  /** Types whatever an attempt threw (or a backoff's abort), once. */
-  classify(thrown: unknown, attempt: Attempt): InferenceError;
-  /** Told before each retry: the attempt that failed, the backoff, and why. */
-  onRetry(attempt: number, delayMs: number, error: InferenceError): void;
-}
-
 /**
- * Runs attempts until one succeeds, the policy gives up, or the call is stopped: a call its
- * caller cancelled, whose deadline passed or that the drain stopped is never retried here, even
- * when its error invites a retry elsewhere. Backoff waits end at once when the call is aborted.
+ * Runs attempts of `call` until one succeeds, its policy gives up, or the call is stopped: a
+ * call its caller cancelled, whose deadline passed or that the drain stopped is never retried
+ * here, even when its error invites a retry elsewhere. Backoff waits end at once when the call is
+ * aborted. Whatever an attempt throws is typed once, by the transport. `run` is a function made
+ * once per client, not per call.
  */
-export async function withRetries<T>(
-  scope: CallScope,
-  policy: RetryPolicy,
-  hooks: RetryHooks,
-  run: (attempt: Attempt) => Promise<T>,
+export async function withRetries<C extends UpstreamCall, T>(
+  transport: ProviderTransport,
+  call: C,
+  run: (call: C, attempt: Attempt) => Promise<T>,
 ): Promise<T> {
+  const { scope } = call;
   for (let number = 1; ; number++) {
+    call.attempts = number;
     const attempt: Attempt = { number, phase: 'headers', scope: scope.startAttempt() };
     let error: InferenceError;
     try {
-      return await run(attempt);
+      const result = await run(call, attempt);
+      call.upstreamRequestId = attempt.upstreamRequestId;
+      call.rateLimit = attempt.rateLimit;
+      return result;
     } catch (thrown) {
-      error = hooks.classify(thrown, attempt);
+      error = transport.classify(thrown, scope, call.requestId, attempt);
       attempt.scope.settle();
     }
     const delay = scope.abortCause
       ? undefined
-      : policy.nextDelay(error, number, scope.remainingMs());
+      : call.retry.nextDelay(error, number, scope.remainingMs());
     if (delay === undefined) throw error;
-    hooks.onRetry(number, delay, error);
+    call.retrying(number, delay, error);
     try {
       await scope.pause(delay);
     } catch (thrown) {
-      throw hooks.classify(thrown, attempt);
+      throw transport.classify(thrown, scope, call.requestId, attempt);
     }
   }
 }

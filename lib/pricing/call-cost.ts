@@ -17,8 +17,8 @@ export interface TokenUsage {
 
 /** What a call's cost can be estimated from when the provider reported no usage. */
 export interface UsageEstimate {
-  /** Characters of the prompt's messages, as JSON. */
-  promptCharacters: number;
+  /** The prompt's messages: serialised (to count their characters) only when an estimate is needed. */
+  messages: unknown;
   /** Content chunks received. */
   chunks: number;
 }
@@ -60,6 +60,6 @@ export function costOfCall(
   if (!price) return undefined;
   if (usage) return { usd: costOf(usage, price), estimated: false };
   if (!estimate) return undefined;
-  const estimated = estimatedUsage(estimate.promptCharacters, estimate.chunks);
+  const estimated = estimatedUsage(JSON.stringify(estimate.messages).length, estimate.chunks);
   return { usd: costOf(estimated, price), estimated: true };
 }

@@ -15,7 +15,7 @@ import { ProviderRegistry } from '../../lib/client/provider.registry.js';
 import { InferenceRouter } from '../../lib/canary/inference.router.js';
 import { ModelCatalog } from '../../lib/model/model-catalog.js';
 import { InferenceTelemetry } from '../../lib/telemetry/inference.telemetry.js';
-import { ShadowMirror } from '../../lib/canary/shadow.mirror.js';
+import { CallPipeline } from '../../lib/call/call.pipeline.js';
 
 let sim: SimulatedProvider;
 beforeAll(async () => {
@@ -108,12 +108,15 @@ describe('decorator metadata', () => {
   it('is emitted, so constructor injection works without @Inject', () => {
     expect(Reflect.getMetadata('design:paramtypes', Consumer)).toEqual([InferenceService]);
     expect(Reflect.getMetadata('design:paramtypes', InferenceService)).toEqual([
+      CallPipeline,
+      InferenceRouter,
+    ]);
+    expect(Reflect.getMetadata('design:paramtypes', CallPipeline).slice(0, 5)).toEqual([
       ProviderRegistry,
       InflightRegistry,
       InferenceRouter,
       ModelCatalog,
       InferenceTelemetry,
-      ShadowMirror,
     ]);
   });
 });

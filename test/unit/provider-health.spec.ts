@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ProviderHealth } from '../../lib/client/provider-health.js';
 import { faultOf, InferenceHttpError, InferenceTimeoutError } from '../../lib/errors/index.js';
 
 const details = { provider: 'p', requestId: 'r', retryable: true } as const;
@@ -15,18 +14,5 @@ describe('a deadline the caller chose', () => {
     expect(faultOf(headers(), { totalMs: 500 })).toBe('provider');
     const status = new InferenceHttpError('500', { ...details, phase: 'headers', status: 500 });
     expect(faultOf(status, { totalMs: 500 })).toBe('provider');
-  });
-
-  it('is taken back from provider health once the service sees it', () => {
-    const health = new ProviderHealth();
-    const errors = Array.from({ length: 5 }, deadline);
-    for (const error of errors) health.failed(error);
-    expect(health.usable).toBe(false);
-    health.excuse(errors[0]);
-    health.excuse(errors[0]); // once only
-    expect([health.usable, health.consecutiveFailures]).toEqual([true, 4]);
-    health.succeeded();
-    health.excuse(errors[1]); // counted before the success: nothing to take back
-    expect(health.consecutiveFailures).toBe(0);
   });
 });

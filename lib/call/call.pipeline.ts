@@ -1,0 +1,604 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AnswerCollector, answerOf, qualityOf } from '../canary/answer-quality.js';
+import { InferenceRouter, type RouteDecision } from '../canary/inference.router.js';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatCompletionResult,
+  InferenceMetadata,
+  StreamSummary,
+} from '../client/chat.types.js';
+import type { Clock } from '../client/clock.js';
+import { withoutUsage, type OpenStream } from '../client/completion-stream.js';
+import type {
+  EmbeddingRequest,
+  EmbeddingResponse,
+  EmbeddingResult,
+} from '../client/embedding.types.js';
+import { firstChoiceOf } from '../client/first-choice.js';
+import {
+  usageOf,
+  type ProviderClient,
+  type ResolvedChatRequest,
+  type ResolvedEmbeddingRequest,
+  type UnaryAnswer,
+} from '../client/provider.client.js';
+import { ProviderRegistry } from '../client/provider.registry.js';
+import { cancelSourceOf, currentRequestContext } from '../context/request-context.js';
+import {
+  faultOf,
+  InferenceAbortedError,
+  InferenceError,
+  InferenceRequestError,
+} from '../errors/index.js';
+import { INFERENCE_LOGGER_CONTEXT } from '../inference.constants.js';
+import { InflightRegistry } from '../lifecycle/inflight.registry.js';
+import { requestIdFrom } from '../lifecycle/request-id.js';
+import { ModelCatalog } from '../model/model-catalog.js';
+import { costOfCall } from '../pricing/call-cost.js';
+import { logCallFailure } from '../telemetry/call-failure.log.js';
+import { InferenceTelemetry, type CallStart } from '../telemetry/inference.telemetry.js';
+import type { CallEndRecord, CallOperation } from './call-end.record.js';
+import { CallLeg } from './call-leg.js';
+import type {
+  ChatCallOptions,
+  EmbedCallOptions,
+  StreamCallOptions,
+} from './call-options.interface.js';
+import { checkCallOptions, withRouteDefaults } from './call-options.js';
+import { INFERENCE_CALL_STEPS, type CallStep } from './call-step.js';
+import { InferenceCall } from './inference-call.js';
+import { resolveEmbeddingRequest, resolveRequest } from './resolve-request.js';
+
+/** A fallback starts only while at least this share of the call's total budget is left. */
+const FALLBACK_SHARE = 0.25;
+
+/** A stream the caller stopped by returning early: not judged, like any cancelled call. */
+const CANCELLED = new InferenceAbortedError('The caller stopped reading the stream.', {
+  provider: 'caller',
+  requestId: 'caller',
+  phase: 'aborted',
+  retryable: false,
+});
+
+/**
+ * The one path every call takes, unary, streamed or embeddings: made (context read once, options
+ * checked, routed, request resolved), started (tracked in flight, then each step's `before`),
+ * run on its provider (a canary call that fails before any byte reached its caller runs again on
+ * stable, within the same deadline), and ended once with one record that every step, telemetry,
+ * provider health and the failed-call log read. One clock, the module's, times it all.
+ */
+@Injectable()
+export class CallPipeline {
+  readonly #logger = new Logger(INFERENCE_LOGGER_CONTEXT);
+  readonly #clock: Clock;
+
+  constructor(
+    private readonly providers: ProviderRegistry,
+    private readonly inflight: InflightRegistry,
+    private readonly router: InferenceRouter,
+    private readonly catalog: ModelCatalog,
+    private readonly telemetry: InferenceTelemetry,
+    @Inject(INFERENCE_CALL_STEPS) private readonly steps: readonly CallStep[],
+  ) {
+    this.#clock = providers.clock;
+  }
+
+  /**
+   * Makes a call: reads the request context once, applies the route's defaults, checks the call's
+   * options, routes it and resolves the request for its provider. Throws the caller's mistakes
+   * at once; sends nothing.
+   */
+  make(
+    operation: CallOperation,
+    request: ChatCompletionRequest | EmbeddingRequest,
+    given: StreamCallOptions & EmbedCallOptions,
+  ): InferenceCall {
+    const context = currentRequestContext();
+    const requestId = given.requestId ?? context?.requestId ?? requestIdFrom(undefined);
+    const selection = context?.model;
+    const options = withRouteDefaults(given, selection);
+    const origin = {
+      headers: context?.headers,
+      selection,
+      inflight: context?.inflight,
+      cancel: cancelSourceOf(context),
+    };
+    const model = (request as { model?: string } | null)?.model;
+    let decision: RouteDecision;
+    if (options.provider !== undefined) decision = { provider: options.provider };
+    else if (operation === 'embeddings' && options.routing !== 'rollout')
+      decision = { provider: this.providers.embeddingsProvider };
+    else decision = this.#route(requestId, options, origin.headers, model ?? selection?.model);
+    checkCallOptions(options, requestId, decision.provider);
+    const client = this.providers.get(decision.provider, requestId);
+    const resolved =
+      operation === 'embeddings'
+        ? resolveEmbeddingRequest(request as EmbeddingRequest, client, requestId, this.catalog)
+        : resolveRequest(
+            request as ChatCompletionRequest,
+            client,
+            requestId,
+            this.catalog,
+            selection,
+          );
+    const totalMs = options.timeouts?.totalMs ?? client.options.timeouts.totalMs;
+    return new InferenceCall(
+      operation,
+      requestId,
+      request,
+      options,
+      origin,
+      decision,
+      client,
+      resolved,
+      totalMs,
+    );
+  }
+
+  /** Runs a unary call (chat or embeddings) to its end; resolves with the provider's answer. */
+  async unary(call: InferenceCall): Promise<ChatCompletionResult | EmbeddingResult> {
+    let record: CallEndRecord | undefined;
+    try {
+      const started = this.#start(call);
+      if (started) await started;
+      for (;;) {
+        const leg = this.#leg(call, record);
+        let answer: UnaryAnswer;
+        try {
+          answer = await leg.client.unary(leg);
+        } catch (error) {
+          record = this.#legEnded(call, leg, error);
+          if (record.fallback === undefined) throw error;
+          continue;
+        } finally {
+          leg.scope.dispose();
+        }
+        const result = withMetadata(answer, leg);
+        record = this.#legEnded(call, leg, undefined, result);
+        return result;
+      }
+    } catch (error) {
+      record ??= this.#refused(call, error);
+      throw error;
+    } finally {
+      this.#end(call, record!);
+    }
+  }
+
+  /**
+   * A streamed call, as one generator: started at its first `next()`, opened on its provider
+   * (falling back before its first chunk), its chunks read and handed on as they come, and
+   * ended once, however it ends, the caller's early `return()` included.
+   */
+  async *stream(
+    call: InferenceCall,
+    consumerSignal: AbortSignal,
+  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    call.consumerSignal = consumerSignal;
+    let record: CallEndRecord | undefined;
+    let leg: CallLeg | undefined;
+    let open: OpenStream | undefined;
+    try {
+      const started = this.#start(call);
+      if (started) await started;
+      for (;;) {
+        leg = this.#leg(call, record);
+        try {
+          open = await leg.client.openStream(leg);
+          record = undefined;
+          break;
+        } catch (error) {
+          leg.scope.dispose();
+          record = this.#legEnded(call, leg, error);
+          if (record.fallback === undefined) throw error;
+        }
+      }
+      const wantsUsage =
+        (leg.request as ResolvedChatRequest).stream_options?.include_usage === true;
+      const { reader } = open;
+      let chunk: ChatCompletionChunk | undefined | null = open.first;
+      while (chunk !== undefined) {
+        if (chunk.usage) leg.usage = chunk.usage;
+        if (chunk.model) leg.responseModel = chunk.model;
+        const finish = firstChoiceOf(chunk)?.finish_reason;
+        if (finish) leg.finishReason = finish;
+        const out = wantsUsage ? chunk : withoutUsage(chunk);
+        if (out) {
+          if (leg.chunks === 0) {
+            leg.timeToFirstChunkMs = leg.scope.elapsedMs();
+            call.tracking?.streaming();
+          }
+          leg.chunks++;
+          leg.collector?.add(out);
+          yield out;
+        }
+        chunk = reader.take();
+        while (chunk === null) {
+          await reader.fill();
+          chunk = reader.take();
+        }
+      }
+      // `[DONE]`: the answer is whole. What the upstream does with the body now cannot change that.
+      reader.release();
+      leg.scope.dispose();
+      record = this.#legEnded(call, leg, undefined);
+    } catch (thrown) {
+      if (record === undefined && leg !== undefined && open !== undefined) {
+        // Failures before the stream opened are typed already; the rest are typed here, once.
+        const error = leg.client.classify(thrown, leg, open.attempt);
+        record = this.#cutShort(call, leg, open, error);
+        throw error;
+      }
+      record ??= this.#refused(call, thrown);
+      throw thrown;
+    } finally {
+      // An early `return()` by the caller lands here with no record: it stopped reading.
+      if (record === undefined && leg !== undefined && open !== undefined) {
+        record = this.#cutShort(call, leg, open, undefined);
+      }
+      if (record !== undefined) this.#end(call, record);
+    }
+  }
+
+  /** A stream that did not reach `[DONE]`: its socket freed, the upstream told, its run ended. */
+  #cutShort(
+    call: InferenceCall,
+    leg: CallLeg,
+    open: OpenStream,
+    error: InferenceError | undefined,
+  ): CallEndRecord {
+    leg.scope.cancel();
+    open.response.body.destroy();
+    leg.scope.dispose();
+    return this.#legEnded(call, leg, error ?? CANCELLED);
+  }
+
+  /**
+   * Starts the call: its clock and deadline, its in-flight entry (refused while the app drains,
+   * unless an in-flight request makes it), then each step's `before`, in order.
+   */
+  #start(call: InferenceCall): Promise<void> | undefined {
+    call.startedAt = this.#clock.now();
+    call.deadline = call.startedAt + call.totalMs;
+    call.tracking = this.inflight.trackCall(
+      call.requestId,
+      call.client.name,
+      call.request.model,
+      call.origin.inflight,
+    )((retryAfterMs) => call.stop(retryAfterMs));
+    for (let i = 0; i < this.steps.length; i++) {
+      const pending = this.steps[i]!.before?.(call);
+      if (pending) return this.#startFrom(call, i + 1, pending);
+    }
+    return undefined;
+  }
+
+  async #startFrom(call: InferenceCall, next: number, pending: Promise<void>): Promise<void> {
+    await pending;
+    for (let i = next; i < this.steps.length; i++) await this.steps[i]!.before?.(call);
+  }
+
+  /** A run of the call on a provider: the first, or the stable fallback after `failed`. */
+  #leg(call: InferenceCall, failed: CallEndRecord | undefined): CallLeg {
+    let decision = call.decision;
+    let client = call.client;
+    let request = call.request;
+    if (failed !== undefined) {
+      decision = {
+        provider: failed.fallback!,
+        side: 'stable',
+        phaseKey: failed.decision.phaseKey,
+        fallbackFrom: { provider: failed.provider, error: failed.error },
+      };
+      client = this.providers.get(decision.provider, call.requestId);
+      request = resolveRequest(
+        call.original as ChatCompletionRequest,
+        client,
+        call.requestId,
+        this.catalog,
+        call.origin.selection,
+      );
+    }
+    const { operation, options } = call;
+    const streamed = operation === 'stream';
+    const scope = client.scope(
+      options.timeouts,
+      [options.signal, call.consumerSignal, call.origin.cancel],
+      call.deadline,
+    );
+    if (call.stoppedRetryAfterMs !== undefined) scope.stop(call.stoppedRetryAfterMs);
+    const telemetry = this.telemetry.start(telemetryStart(operation, client, request, decision));
+    const leg = new CallLeg(
+      operation,
+      call.requestId,
+      decision,
+      client,
+      request,
+      operation === 'embeddings' ? 'embeddings' : 'chat',
+      operation === 'embeddings'
+        ? JSON.stringify(request)
+        : client.chatBody(request as ResolvedChatRequest, streamed),
+      scope,
+      client.retryPolicy(options.maxRetries),
+      options.headers,
+      telemetry,
+      this.#logger,
+      failed,
+    );
+    // A stream a rollout routed is put back together as it passes, for its quality signals.
+    if (streamed && decision.side) leg.collector = new AnswerCollector();
+    call.leg = leg;
+    return leg;
+  }
+
+  /**
+   * The end of a run on one provider: its record, then what reads it at once: telemetry, the
+   * provider's health, the failed-call log. Decides whether a failed canary run falls back.
+   */
+  #legEnded(
+    call: InferenceCall,
+    leg: CallLeg,
+    error: unknown,
+    result?: ChatCompletionResult | EmbeddingResult,
+  ): CallEndRecord {
+    const { client, decision } = leg;
+    const prices = client.options.prices;
+    const model = leg.request.model;
+    const durationMs = leg.scope.elapsedMs();
+    const streamed = call.operation === 'stream';
+    const completed = error === undefined;
+    const fault = completed ? undefined : faultOf(error, call.options.timeouts);
+    let record: CallEndRecord;
+    if (result !== undefined) {
+      const { inference } = result;
+      inference.cost = costOfCall(prices, model, inference.usage);
+      if (decision.side) inference.side = decision.side;
+      if (leg.fallbackFrom) inference.fallbackFrom = leg.fallbackFrom.provider;
+      // Quality is read only from calls a rollout routed: they are the ones judged.
+      const answer =
+        decision.side && call.operation === 'chat'
+          ? answerOf(result as ChatCompletionResult)
+          : undefined;
+      record = {
+        ...this.#recordBase(call, leg, 'completed', durationMs),
+        latencyMs: inference.durationMs,
+        durationMs: inference.durationMs,
+        timeToHeadersMs: inference.timeToHeadersMs,
+        usage: inference.usage,
+        cost: inference.cost,
+        responseModel: result.model,
+        responseId: (result as ChatCompletion).id,
+        finishReason: (result as ChatCompletion).choices?.[0]?.finish_reason,
+        answer,
+        quality: answer && qualityOf(leg.request as ResolvedChatRequest, answer),
+      };
+    } else if (streamed && leg.timeToHeadersMs !== undefined) {
+      // A stream that opened: billed, estimated from what passed when the provider sent no usage.
+      const cancelled = error === CANCELLED;
+      const answer = completed ? leg.collector?.answer(leg.finishReason) : undefined;
+      record = {
+        ...this.#recordBase(
+          call,
+          leg,
+          completed ? 'completed' : cancelled ? 'aborted' : outcomeOf(error),
+          durationMs,
+        ),
+        error,
+        fault,
+        latencyMs: leg.timeToFirstChunkMs ?? durationMs,
+        timeToHeadersMs: leg.timeToHeadersMs,
+        timeToFirstChunkMs: leg.timeToFirstChunkMs,
+        chunks: leg.chunks,
+        usage: leg.usage,
+        cost: costOfCall(prices, model, leg.usage, {
+          messages: (leg.request as ResolvedChatRequest).messages,
+          chunks: leg.chunks,
+        }),
+        responseModel: leg.responseModel ?? model,
+        finishReason: leg.finishReason,
+        answer,
+        quality: answer && qualityOf(leg.request as ResolvedChatRequest, answer),
+      };
+    } else {
+      // Failed before any answer: nothing was billed (a stream aborted before its headers is
+      // estimated, as the provider may have started generating).
+      const outcome = outcomeOf(error);
+      record = {
+        ...this.#recordBase(call, leg, outcome, durationMs),
+        error,
+        fault,
+        attempts: (error as InferenceError).attempts ?? leg.attempts,
+        latencyMs: durationMs,
+        chunks: streamed ? 0 : undefined,
+        cost:
+          streamed && outcome !== 'failed'
+            ? costOfCall(prices, model, undefined, {
+                messages: (leg.request as ResolvedChatRequest).messages,
+                chunks: 0,
+              })
+            : undefined,
+        responseModel: streamed ? model : undefined,
+        fallback: this.#fallbackOf(call, decision, error),
+      };
+    }
+    if (record.fallback !== undefined) leg.telemetry.fallback(record.fallback, error);
+    leg.telemetry.end(record);
+    if (completed) client.health.succeeded();
+    else if (fault === 'provider') client.health.failed(error);
+    if (!completed) logCallFailure(this.#logger, record);
+    return record;
+  }
+
+  #recordBase(
+    call: InferenceCall,
+    leg: CallLeg,
+    outcome: CallEndRecord['outcome'],
+    durationMs: number,
+  ): CallEndRecord {
+    return {
+      operation: call.operation,
+      requestId: call.requestId,
+      provider: leg.client.name,
+      decision: leg.decision,
+      model: leg.request.model,
+      outcome,
+      attempts: leg.attempts,
+      durationMs,
+      latencyMs: durationMs,
+      upstreamRequestId: leg.upstreamRequestId,
+      fallbackFrom: leg.fallbackFrom,
+    };
+  }
+
+  /** The record of a call that ended before any provider run: refused by a step or the drain. */
+  #refused(call: InferenceCall, error: unknown): CallEndRecord {
+    const durationMs = call.startedAt === 0 ? 0 : this.#clock.now() - call.startedAt;
+    const record: CallEndRecord = {
+      operation: call.operation,
+      requestId: call.requestId,
+      provider: call.client.name,
+      decision: call.decision,
+      model: call.request.model,
+      outcome: outcomeOf(error),
+      error,
+      fault: faultOf(error, call.options.timeouts),
+      attempts: 0,
+      durationMs,
+      latencyMs: durationMs,
+    };
+    this.telemetry
+      .start(telemetryStart(call.operation, call.client, call.request, call.decision))
+      .end(record);
+    logCallFailure(this.#logger, record);
+    return record;
+  }
+
+  /**
+   * Where a failed run goes on: the stable provider, when the route names it as the fallback,
+   * the failure may fall back, and enough of the call's budget is left.
+   */
+  #fallbackOf(call: InferenceCall, decision: RouteDecision, error: unknown): string | undefined {
+    if (decision.fallback === undefined || call.operation === 'embeddings') return undefined;
+    const fault = faultOf(error);
+    const may =
+      fault === 'provider' ||
+      (fault === 'client' && error instanceof InferenceError && error.status !== undefined);
+    if (!may) return undefined;
+    const left = call.deadline - this.#clock.now();
+    return left >= call.totalMs * FALLBACK_SHARE ? decision.fallback : undefined;
+  }
+
+  /** The call's end: its in-flight entry closed, then every step's `after`, once, in order. */
+  #end(call: InferenceCall, record: CallEndRecord): void {
+    if (call.record !== undefined) return;
+    call.record = record;
+    call.tracking?.end();
+    for (const step of this.steps) {
+      try {
+        step.after?.(call, record);
+      } catch (error) {
+        this.#logger.error(
+          `A call step failed at the end of request ${call.requestId}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
+    if (call.operation === 'stream') call.options.onEnd?.(summaryOf(record));
+  }
+
+  /** Where a call goes; `model` is the one it names, for the rollout's model equivalence. */
+  #route(
+    requestId: string,
+    options: ChatCallOptions,
+    headers: RouteRequestHeaders,
+    model: string | undefined,
+  ): RouteDecision {
+    try {
+      return this.router.route({ requestId, stickyKey: options.stickyKey, headers, model });
+    } catch (error) {
+      // The router runs the application's sticky-key function: its failure is the caller's.
+      if (error instanceof InferenceError) throw error;
+      throw new InferenceRequestError(
+        `The call could not be routed: ${error instanceof Error ? error.message : String(error)}`,
+        { provider: 'router', requestId, phase: 'request', retryable: false, cause: error },
+      );
+    }
+  }
+}
+
+type RouteRequestHeaders = Parameters<InferenceRouter['route']>[0]['headers'];
+
+/** What telemetry is told of a call's run on `client` as it starts. */
+function telemetryStart(
+  operation: CallOperation,
+  client: ProviderClient,
+  request: ResolvedChatRequest | ResolvedEmbeddingRequest,
+  decision: RouteDecision,
+): CallStart {
+  const chat = request as ResolvedChatRequest;
+  return {
+    operation: operation === 'embeddings' ? 'embeddings' : 'chat',
+    provider: client.name,
+    model: request.model,
+    origin: client.options.origin,
+    side: decision.side,
+    streaming: operation === 'stream',
+    maxTokens: chat.max_tokens ?? chat.max_completion_tokens,
+    temperature: chat.temperature,
+  };
+}
+
+/** A failure's outcome: stopped by its caller or the drain, or failed. */
+function outcomeOf(error: unknown): CallEndRecord['outcome'] {
+  return error instanceof InferenceError &&
+    (error.phase === 'aborted' || error.phase === 'shutdown')
+    ? 'aborted'
+    : 'failed';
+}
+
+/**
+ * A unary answer with the call's metadata under `inference` (not enumerable, so JSON stays
+ * OpenAI's).
+ */
+function withMetadata<T extends ChatCompletion | EmbeddingResponse>(
+  answer: T,
+  leg: CallLeg,
+): T & { readonly inference: InferenceMetadata } {
+  const inference: InferenceMetadata = {
+    provider: leg.client.name,
+    model: answer.model ?? leg.request.model,
+    requestId: leg.requestId,
+    upstreamRequestId: leg.upstreamRequestId,
+    ...(leg.rateLimit && { rateLimit: leg.rateLimit }),
+    attempts: leg.attempts,
+    timeToHeadersMs: leg.timeToHeadersMs!,
+    durationMs: leg.scope.elapsedMs(),
+    usage: usageOf(answer.usage),
+  };
+  Object.defineProperty(answer, 'inference', { value: inference, enumerable: false });
+  return answer as T & { readonly inference: InferenceMetadata };
+}
+
+/** What a stream's `onEnd` is told: its last run's record, as a summary. */
+function summaryOf(record: CallEndRecord): StreamSummary {
+  const summary: StreamSummary = {
+    provider: record.provider,
+    model: record.responseModel ?? record.model,
+    requestId: record.requestId,
+    upstreamRequestId: record.upstreamRequestId,
+    attempts: record.attempts,
+    durationMs: record.durationMs,
+    chunks: record.chunks ?? 0,
+    outcome: record.outcome,
+    timeToHeadersMs: record.timeToHeadersMs,
+    timeToFirstChunkMs: record.timeToFirstChunkMs,
+    usage: record.usage,
+    finishReason: record.finishReason,
+    cost: record.cost,
+  };
+  if (record.error !== undefined && record.error !== CANCELLED) summary.error = record.error;
+  if (record.decision.side) summary.side = record.decision.side;
+  if (record.fallbackFrom) summary.fallbackFrom = record.fallbackFrom.provider;
+  return summary;
+}
