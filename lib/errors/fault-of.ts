@@ -18,6 +18,7 @@ export type Fault = 'provider' | 'client' | 'cancelled';
  */
 export interface CallerBudgets {
   headersMs?: number;
+  firstChunkMs?: number;
   idleMs?: number;
   totalMs?: number;
 }
@@ -50,6 +51,8 @@ function ranOutOf(error: InferenceTimeoutError, budgets: CallerBudgets): boolean
       return budgets.totalMs !== undefined;
     case 'headers':
       return budgets.headersMs !== undefined;
+    case 'first-chunk':
+      return budgets.firstChunkMs !== undefined;
     case 'idle':
       return budgets.idleMs !== undefined;
     default:
