@@ -8,6 +8,19 @@ const headers = () => new InferenceTimeoutError('headers', { ...details, phase: 
 const firstChunk = () =>
   new InferenceTimeoutError('first chunk', { ...details, phase: 'first-chunk' });
 
+describe('faultOf: statuses', () => {
+  const answered = (status: number) =>
+    new InferenceHttpError(String(status), { ...details, phase: 'headers', status });
+
+  it('counts the gateway’s own account (credentials, credit, proxy) as the provider’s fault', () => {
+    for (const status of [401, 402, 403, 407]) expect(faultOf(answered(status))).toBe('provider');
+  });
+
+  it('counts a 4xx about the request as the client’s', () => {
+    for (const status of [400, 404, 413, 422]) expect(faultOf(answered(status))).toBe('client');
+  });
+});
+
 describe('a deadline the caller chose', () => {
   it('is the caller giving up, not a provider fault, for the budget it set', () => {
     expect(faultOf(deadline())).toBe('provider');
