@@ -1,5 +1,6 @@
 import { InferenceRequestError } from '../errors/index.js';
 import { CALL_TIMEOUT_FIELDS } from '../options/index.js';
+import { callBudgetProblem } from '../options/option-checks.js';
 import { headerProblem } from '../options/header-rules.js';
 import type { ModelSelection } from '../model/model-selection.js';
 import type { ChatCallOptions } from './call-options.interface.js';
@@ -57,10 +58,8 @@ export function checkCallOptions(
         `Call option timeouts.${field} is not supported: only ${CALL_TIMEOUT_FIELDS.join(', ')} can be set per call (connectMs is set per provider).`,
       );
     }
-    const min = field === 'headersMs' ? 0 : Number.MIN_VALUE; // headersMs: 0 turns it off
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-      throw invalid(`Call option timeouts.${field} must be a positive number of milliseconds.`);
-    }
+    const problem = callBudgetProblem(`Call option timeouts.${field}`, field, value);
+    if (problem) throw invalid(problem);
   }
   if (
     options.maxRetries !== undefined &&

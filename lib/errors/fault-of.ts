@@ -3,8 +3,9 @@ import { InferenceError, InferenceTimeoutError } from './inference.error.js';
 /**
  * Whose fault a failed call is, decided once, here, for everything that reads it: retries and
  * fallback, provider health, the canary judge and metrics.
- * - `provider`: the provider failed (5xx, 429, 408, timeouts, resets, malformed answers, its
- *   refusal of the gateway's own credentials).
+ * - `provider`: the provider failed (5xx, 429, 408, 409, timeouts, resets, malformed answers), or
+ *   refused the gateway's own account with it: its credentials (401, 403), its credit (402), its
+ *   proxy credentials (407). The HTTP mapping answers those 502 (`httpStatusOf`).
  * - `client`: the request was at fault (invalid before it was sent, or a 4xx about its content);
  *   another provider would likely refuse it too.
  * - `cancelled`: the caller went away, or the application stopped the call while shutting down;
@@ -18,12 +19,22 @@ export type Fault = 'provider' | 'client' | 'cancelled';
  */
 export interface CallerBudgets {
   headersMs?: number;
+  firstChunkMs?: number;
   idleMs?: number;
   totalMs?: number;
 }
 
-/** 4xx statuses that are the provider's problem, not the request's. */
-const PROVIDER_4XX: ReadonlySet<number> = new Set([401, 403, 408, 409, 429]);
+/**
+ * Upstream statuses about the gateway's own account with the provider (its credentials, its
+ * credit, its proxy), not about the client's request. `httpStatusOf` answers them 502.
+ */
+export const GATEWAY_ACCOUNT_STATUSES: ReadonlySet<number> = new Set([401, 402, 403, 407]);
+
+/**
+ * 4xx statuses that are the provider's problem, not the request's: another provider would likely
+ * serve the same request, so a canary falls back and is judged for them.
+ */
+const PROVIDER_4XX: ReadonlySet<number> = new Set([...GATEWAY_ACCOUNT_STATUSES, 408, 409, 429]);
 
 /**
  * The fault of a failure; anything that is not an `InferenceError` is the provider's. With
@@ -50,6 +61,8 @@ function ranOutOf(error: InferenceTimeoutError, budgets: CallerBudgets): boolean
       return budgets.totalMs !== undefined;
     case 'headers':
       return budgets.headersMs !== undefined;
+    case 'first-chunk':
+      return budgets.firstChunkMs !== undefined;
     case 'idle':
       return budgets.idleMs !== undefined;
     default:

@@ -7,6 +7,7 @@ import {
   InferenceRequestError,
   InferenceTimeoutError,
 } from './inference.error.js';
+import { GATEWAY_ACCOUNT_STATUSES } from './fault-of.js';
 
 /** How failures are shown to the gateway's own clients (module option `errors`). */
 export interface InferenceErrorOptions {
@@ -22,13 +23,6 @@ export interface InferenceErrorOptions {
  * `InferenceModule` provides and exports it.
  */
 export const INFERENCE_ERROR_OPTIONS = Symbol('nestjs-inference:error-options');
-
-/**
- * Upstream statuses about the gateway's own account with the provider (its credentials, its
- * credit, its proxy), not about the client's request: they are answered 502, without the
- * provider's words, which may quote the key or the account.
- */
-const GATEWAY_ACCOUNT_STATUSES: ReadonlySet<number> = new Set([401, 402, 403, 407]);
 
 /** An OpenAI-style error body, as OpenAI's SDKs read it. */
 export interface OpenAiErrorBody {
@@ -46,8 +40,9 @@ export interface OpenAiErrorBody {
 /**
  * The HTTP status a Nest app should answer with when a call fails with this error: the
  * provider's own 4xx about the request (400, 404, 409, 413, 422...) and its 429 are passed on;
- * its refusal of the gateway's credentials is a 502; 503 stays 503; 408, 504 and every timeout
- * are 504; other failures are 502.
+ * its refusal of the gateway's own account (`GATEWAY_ACCOUNT_STATUSES`: 401, 402, 403, 407) is a
+ * 502, without the provider's words, which may quote the key or the account; 503 stays 503; 408,
+ * 504 and every timeout are 504; other failures are 502.
  */
 export function httpStatusOf(error: InferenceError): number {
   if (error instanceof InferenceRateLimitError) return HttpStatus.TOO_MANY_REQUESTS;

@@ -3,6 +3,7 @@ import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { INFERENCE_OPTIONS } from '../inference.constants.js';
 import { CALL_TIMEOUT_FIELDS } from '../options/option.defaults.js';
 import { InferenceOptionsError } from '../options/inference-options.error.js';
+import { callBudgetProblem } from '../options/option-checks.js';
 import type { ResolvedInferenceOptions } from '../options/resolved-options.interface.js';
 import { InferenceModel } from './inference-model.decorator.js';
 import { ModelCatalog } from './model-catalog.js';
@@ -67,10 +68,9 @@ export class InferenceModelValidator implements OnModuleInit {
         problems.push(
           `${at} sets timeouts.${field}; only ${CALL_TIMEOUT_FIELDS.join(', ')} can be set per route.`,
         );
-      } else if (!(Number.isInteger(value) && (value as number) > 0)) {
-        problems.push(
-          `${at} sets timeouts.${field} to ${String(value)}; use a positive number of milliseconds.`,
-        );
+      } else {
+        const problem = callBudgetProblem(`${at}: timeouts.${field}`, field, value);
+        if (problem) problems.push(problem);
       }
     }
     return problems;

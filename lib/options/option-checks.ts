@@ -45,6 +45,20 @@ export function positiveDuration(value: unknown, path: string): number | string 
   return value;
 }
 
+/**
+ * The problem with one budget a route or a call sets (a `CALL_TIMEOUT_FIELDS` field), if any.
+ * Routes (at startup) and calls share this rule, so a route's budget is never refused by its
+ * calls. Fractions are fine; `headersMs: 0` turns that budget off.
+ */
+export function callBudgetProblem(path: string, field: string, value: unknown): string | undefined {
+  const min = field === 'headersMs' ? 0 : Number.MIN_VALUE;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    return M.notABudget(path, value, min === 0);
+  }
+  if (value > MAX_DURATION_MS) return M.tooLarge(path, value, MAX_DURATION_MS);
+  return undefined;
+}
+
 export function boundedInteger(
   value: unknown,
   path: string,

@@ -34,7 +34,11 @@ export const DEFAULT_POOL: Readonly<PoolOptions> = {
 /** The budgets a single call may override; `connectMs` belongs to the provider's connection pool. */
 export const CALL_TIMEOUT_FIELDS = ['headersMs', 'firstChunkMs', 'idleMs', 'totalMs'] as const;
 
-/** Node timers overflow above 2^31 - 1 ms (about 24.8 days); a day is more than any call needs. */
+/**
+ * The bound on every duration option (provider, shutdown, canary, route and call budgets). Node
+ * timers overflow above 2^31 - 1 ms (about 24.8 days) and then fire after 1 ms; a day is more
+ * than any call needs.
+ */
 export const MAX_DURATION_MS = 86_400_000;
 export const MAX_RETRIES = 10;
 export const MAX_CONNECTIONS = 10_000;

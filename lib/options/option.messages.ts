@@ -26,6 +26,8 @@ export const OptionMessages = {
     `${path} must be a positive integer number of milliseconds, got ${describe(value)}.`,
   notNonNegativeInteger: (path: string, value: unknown) =>
     `${path} must be an integer ≥ 0, got ${describe(value)}.`,
+  notABudget: (path: string, value: unknown, offAllowed: boolean) =>
+    `${path} must be a positive number of milliseconds${offAllowed ? ' (or 0: off)' : ''}, got ${describe(value)}.`,
   keepAliveTooShort: (path: string, value: unknown) =>
     `${path} must be an integer number of milliseconds ≥ 1000 (clients get the keep-alive timeout in whole seconds), got ${describe(value)}.`,
   tooLarge: (path: string, value: unknown, max: number) =>

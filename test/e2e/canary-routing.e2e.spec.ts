@@ -98,25 +98,31 @@ describe('canary routing through InferenceService (two simulated providers)', ()
     expect(forced.inference.side).toBe('stable');
   });
 
-  it('falls back to stable when a canary call fails before answering, and counts the failure', async () => {
-    const figures = () => s.rollout.figures();
-    const before = await figures();
-    s.next.failNext({ type: 'status', status: 500 });
-    const result = await s.service.chat(hello, { stickyKey: canaryKey(s) });
-    expect(result.inference).toMatchObject({
-      provider: 'legacy',
-      side: 'stable',
-      fallbackFrom: 'next',
-    });
-    expect(result.model).toBe('legacy-model');
-    expect([s.next.requests.length, s.legacy.requests.length]).toEqual([1, 1]);
-    const after = await figures();
-    expect(after.canary.failures.upstream_http_error).toBe(
-      (before.canary.failures.upstream_http_error ?? 0) + 1,
-    );
-    // The fallback serves a canary call: it is not part of the stable side's figures.
-    expect(after.stable.calls).toBe(before.stable.calls);
-  });
+  // 402 and 407 are the gateway's own account with the canary (its credit, its proxy): the
+  // canary's fault, like a 500, never an incompatibility with the request.
+  it.each([500, 402, 407])(
+    'falls back to stable when a canary call fails before answering (%i), and counts the failure',
+    async (status) => {
+      const figures = () => s.rollout.figures();
+      const before = await figures();
+      s.next.failNext({ type: 'status', status });
+      const result = await s.service.chat(hello, { stickyKey: canaryKey(s) });
+      expect(result.inference).toMatchObject({
+        provider: 'legacy',
+        side: 'stable',
+        fallbackFrom: 'next',
+      });
+      expect(result.model).toBe('legacy-model');
+      expect([s.next.requests.length, s.legacy.requests.length]).toEqual([1, 1]);
+      const after = await figures();
+      expect(after.canary.failures.upstream_http_error).toBe(
+        (before.canary.failures.upstream_http_error ?? 0) + 1,
+      );
+      expect(after.canary.incompatible).toBe(before.canary.incompatible);
+      // The fallback serves a canary call: it is not part of the stable side's figures.
+      expect(after.stable.calls).toBe(before.stable.calls);
+    },
+  );
 
   it('counts a canary 4xx that stable then serves as incompatible, and one both refuse as neither', async () => {
     const before = await s.rollout.figures();

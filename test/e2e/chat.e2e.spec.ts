@@ -107,6 +107,12 @@ describe('request validation', () => {
       { timeouts: { totalMs: -1 } },
       /timeouts\.totalMs must be a positive number/,
     ],
+    [
+      'a timeout beyond Node timers (they fire after 1 ms above 2^31 - 1)',
+      hello,
+      { timeouts: { firstChunkMs: 2 ** 31 } },
+      /Call option timeouts\.firstChunkMs is 2147483648, above the limit/,
+    ],
     ['fractional retries', hello, { maxRetries: 0.5 }, /maxRetries must be an integer/],
     [
       'a per-call connect timeout',

@@ -164,6 +164,17 @@ const CASES: Record<string, Case> = {
     error: { type: 'server_error', code: 'upstream_unauthorized', param: null, message: BLAMELESS },
     attempts: 1,
   },
+  '402 for the gateway’s own credit': {
+    fault: {
+      type: 'status',
+      status: 402,
+      message: 'You exceeded your current quota.',
+      code: 'insufficient_quota',
+    },
+    status: 502,
+    error: { type: 'server_error', code: 'upstream_unauthorized', param: null, message: BLAMELESS },
+    attempts: 1,
+  },
   '429 with a wait longer than the module’s cap': {
     fault: {
       type: 'status',

@@ -164,7 +164,12 @@ describe.each(Object.keys(adapters) as AdapterName[])('@InferenceModel on %s', (
 describe('@InferenceModel checked at startup', () => {
   @Controller('bad')
   class BadController {
-    @InferenceModel({ model: 'gpt-5-ultra', provider: 'nowhere', maxTokens: -1 })
+    @InferenceModel({
+      model: 'gpt-5-ultra',
+      provider: 'nowhere',
+      maxTokens: -1,
+      timeouts: { totalMs: 2 ** 31 },
+    })
     @Post()
     create() {}
   }
@@ -187,5 +192,8 @@ describe('@InferenceModel checked at startup', () => {
     );
     expect(message).toMatch(/BadController\.create pins provider "nowhere"/);
     expect(message).toMatch(/BadController\.create has maxTokens -1/);
+    expect(message).toMatch(
+      /BadController\.create: timeouts\.totalMs is 2147483648, above the limit/,
+    );
   });
 });

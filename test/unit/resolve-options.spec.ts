@@ -73,6 +73,17 @@ const badConfigs: [string, unknown, RegExp][] = [
     good({ timeouts: { totalMs: 1e12 } }),
     /providers\.next\.timeouts\.totalMs is 1000000000000, above the limit/,
   ],
+  // Above 2^31 - 1 ms, Node fires a timer after 1 ms: every duration has an upper bound.
+  [
+    'first-chunk timeout beyond Node timers',
+    good({ timeouts: { firstChunkMs: 2 ** 31 } }),
+    /providers\.next\.timeouts\.firstChunkMs is 2147483648, above the limit/,
+  ],
+  [
+    'retry delay beyond Node timers',
+    good({ retry: { maxDelayMs: 2 ** 31 } }),
+    /providers\.next\.retry\.maxDelayMs is 2147483648, above the limit/,
+  ],
   [
     'negative maxRetries',
     good({ retry: { maxRetries: -1 } }),
@@ -140,6 +151,16 @@ const badConfigs: [string, unknown, RegExp][] = [
     'zero drainTimeoutMs',
     good({}, { shutdown: { drainTimeoutMs: 0 } }),
     /shutdown\.drainTimeoutMs must be a positive integer number of milliseconds, got 0/,
+  ],
+  [
+    'drainTimeoutMs beyond Node timers',
+    good({}, { shutdown: { drainTimeoutMs: 2 ** 31 } }),
+    /shutdown\.drainTimeoutMs is 2147483648, above the limit/,
+  ],
+  [
+    'readinessDelayMs beyond Node timers',
+    good({}, { shutdown: { readinessDelayMs: 2 ** 31 } }),
+    /shutdown\.readinessDelayMs is 2147483648, above the limit/,
   ],
   [
     'negative readinessDelayMs',
