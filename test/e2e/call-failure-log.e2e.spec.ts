@@ -35,6 +35,40 @@ describe('a failed call leaves one log line (a simulated provider)', () => {
     expect(h.logger.lines.join('\n')).not.toContain(TEST_API_KEY);
   });
 
+  it("only debugs a call that ran out of the caller's own deadline, as the judge counts it", async () => {
+    h = await startHarness({}, { retry: { maxRetries: 0 } });
+    h.provider.failNext({ type: 'stall-before-headers' });
+    await failure(
+      h.service.chat(hello, { requestId: 'req-own-deadline', timeouts: { totalMs: 60 } }),
+    );
+    h.provider.failNext({ type: 'stall-before-headers' });
+    await failure(collect(h.service.stream(hello, { timeouts: { firstChunkMs: 60 } })));
+    const lines = callLines(h.logger);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^debug 'chat call .* ended in upstream_timeout .*req-own-deadline/);
+    expect(lines[1]).toMatch(/^debug 'stream call .* ended in upstream_timeout/);
+  });
+
+  it('times a failed call on the module clock, like a successful one', async () => {
+    // A clock whose every reading is ten seconds after the last: only it can give such durations.
+    let skew = 0;
+    const clock = {
+      now: () => performance.timeOrigin + performance.now() + (skew += 10_000),
+      setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
+      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+    };
+    h = await startHarness(
+      {},
+      { retry: { maxRetries: 0 }, timeouts: { totalMs: 3_600_000 } },
+      { clock },
+    );
+    h.provider.failNext({ type: 'status', status: 500 });
+    await failure(h.service.chat(hello, { requestId: 'req-clock' }));
+    const [line] = callLines(h.logger);
+    const ms = Number(/after 1 attempt and (\d+) ms/.exec(line!)?.[1]);
+    expect(ms).toBeGreaterThanOrEqual(10_000);
+  });
+
   it('says nothing for a call that succeeded after a retry', async () => {
     h = await startHarness({}, { retry: { maxRetries: 2 } });
     h.provider.failNext({ type: 'status', status: 503 });

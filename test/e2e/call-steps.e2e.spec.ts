@@ -270,11 +270,13 @@ describe.each([
     expect(s.second.afters.filter((a) => a.requestId === requestId)).toHaveLength(1);
   });
 
-  it('a caller deadline leaves the provider healthy; a provider failure does not', async () => {
+  it("a caller's deadlines (total, first chunk) leave the provider healthy; a provider failure does not", async () => {
     const health = s.registry.get('sim', 'test').health;
     health.succeeded();
     s.provider.failNext({ type: 'stall-before-headers' });
     await settle(s.service.chat(hello, { timeouts: { totalMs: 80 } }));
+    s.provider.failNext({ type: 'stall-before-headers' });
+    await settle(collect(s.service.stream(hello, { timeouts: { firstChunkMs: 80 } })));
     expect(health.consecutiveFailures).toBe(0);
     s.provider.failNext({ type: 'status', status: 500 });
     await settle(s.service.chat(hello, { maxRetries: 0 }));
