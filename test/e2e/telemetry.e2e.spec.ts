@@ -114,7 +114,9 @@ describe('telemetry with an in-memory OpenTelemetry SDK registered', () => {
   });
 
   it('times the first chunk and the chunks after it, for streams', async () => {
-    legacy.configure({ latency: { perChunkMs: 5 } });
+    // 20 ms between content chunks: the gaps, spread over every chunk after the first (the
+    // finish chunk included), stay well above the bound even when timers fire a little early.
+    legacy.configure({ latency: { perChunkMs: 20 } });
     for await (const _chunk of service.stream(prompt, { provider: 'legacy' })) {
       // read to the end
     }
