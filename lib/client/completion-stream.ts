@@ -8,6 +8,7 @@ import { SseChunkReader } from './sse-chunk.reader.js';
 import type { Dispatcher } from 'undici';
 import type { ProviderStreamOptions, ResolvedChatRequest } from './provider.client.js';
 import { firstChoiceOf } from './first-choice.js';
+import { dropWireText } from './wire-text.js';
 
 interface OpenStream {
   attempt: Attempt;
@@ -129,11 +130,13 @@ export async function* completionStream(
 
 /**
  * The chunk as the caller would have seen it without `include_usage`; undefined to drop it. The
- * chunk was parsed for this call alone, so it is changed in place.
+ * chunk was parsed for this call alone, so it is changed in place, and its wire text, which still
+ * has the usage, is dropped: it is serialised again.
  */
 function withoutUsage(chunk: ChatCompletionChunk): ChatCompletionChunk | undefined {
   if (!('usage' in chunk)) return chunk;
   if (chunk.choices.length === 0) return undefined;
+  dropWireText(chunk);
   delete chunk.usage;
   return chunk;
 }

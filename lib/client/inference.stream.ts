@@ -16,6 +16,9 @@ export class StreamConsumedError extends Error {
   }
 }
 
+/** Reads a stream's private mark of owning its chunks (set in the class's static block). */
+let ownsItsChunks: (stream: InferenceStream) => boolean;
+
 /**
  * A streamed completion. It is an RxJS `Observable` (return it from an `@Sse()` handler after a
  * `map`, or subscribe to it) and an async iterable (`for await`). It is single-use: the first
@@ -28,6 +31,15 @@ export class InferenceStream
   implements AsyncIterable<ChatCompletionChunk>
 {
   #consumed = false;
+  /**
+   * False for a `tee()` branch: its chunks are the same objects as the other branch's, and that
+   * branch's consumer may change them in place.
+   */
+  #ownsChunks = true;
+
+  static {
+    ownsItsChunks = (stream) => stream.#ownsChunks;
+  }
 
   constructor(private readonly open: StreamSource) {
     super((subscriber) => {
@@ -74,10 +86,12 @@ export class InferenceStream
    */
   tee(): [InferenceStream, InferenceStream] {
     const source = new TeeSource(this.#take.bind(this), 2);
-    return [
+    const branches: [InferenceStream, InferenceStream] = [
       new InferenceStream((signal) => source.branch(0, signal)),
       new InferenceStream((signal) => source.branch(1, signal)),
     ];
+    for (const branch of branches) branch.#ownsChunks = false;
+    return branches;
   }
 
   #take(signal: AbortSignal): AsyncGenerator<ChatCompletionChunk, void, undefined> {
@@ -85,6 +99,17 @@ export class InferenceStream
     this.#consumed = true;
     return this.open(signal);
   }
+}
+
+/**
+ * Whether a relay may write the chunks of `source` as their wire text (see `wire-text.ts`): only
+ * when it is an `InferenceStream` that is not a `tee()` branch, so its chunks come from the
+ * provider to the relay untouched, or were changed by the stream itself, which then dropped
+ * their text. Anything else (a `map()` of a stream, the caller's own iterable) may hold chunks
+ * changed in place, and is serialised. Internal: not exported by the package.
+ */
+export function forwardsWireText(source: unknown): boolean {
+  return source instanceof InferenceStream && ownsItsChunks(source);
 }
 
 /** One upstream generator read by several branches; each branch holds what it has not read yet. */

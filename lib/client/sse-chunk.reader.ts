@@ -4,6 +4,7 @@ import { DISCARD_BOUNDS, type BodyWatch } from './response-body.js';
 import { SseDecoder } from './sse.decoder.js';
 import { upstreamErrorOf } from './upstream-error.js';
 import { UpstreamFault } from './upstream-fault.js';
+import { withWireText } from './wire-text.js';
 
 const NO_WATCH: BodyWatch = { waiting: () => undefined, received: () => undefined };
 
@@ -13,6 +14,7 @@ const TRANSIENT_FRAME = /overload|server_error|rate_limit|timeout|unavailable/i;
 /**
  * Pulls chat-completion chunks out of an SSE body one at a time, so the caller's pace is the
  * network's pace (no unbounded buffering). Ends at `[DONE]`; an end of body before it is a fault.
+ * Each chunk keeps its event's `data` text as its wire text (see `wire-text.ts`).
  * Only events are progress for the idle and first-chunk budgets: a read that brings nothing but
  * comments (`: keep-alive`) leaves the running wait as it is.
  */
@@ -129,6 +131,7 @@ export class SseChunkReader {
     if (!Array.isArray(record.choices)) {
       throw new UpstreamFault('protocol', 'a stream event has no choices array');
     }
-    return parsed as ChatCompletionChunk;
+    // The event's text stays with the chunk, so a relay can forward it as it came.
+    return withWireText(parsed as ChatCompletionChunk, data);
   }
 }

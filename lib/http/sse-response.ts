@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { catchError, endWith, map, of, type Observable } from 'rxjs';
 import type { ChatCompletionChunk } from '../client/chat.types.js';
+import { forwardsWireText } from '../client/inference.stream.js';
+import { wireTextOf } from '../client/wire-text.js';
 import { InferenceError } from '../errors/inference.error.js';
 import {
   openAiErrorBody,
@@ -44,6 +46,9 @@ const SSE_HEADERS = {
  *   `[DONE]` (the openai SDK raises it), whatever the error; the drain deadline's shutdown error
  *   arrives this way too.
  * - A client that disconnects cancels the upstream call. No listener is left behind.
+ * - The stream of `InferenceService.stream()` is relayed as the provider sent it: each chunk's
+ *   event text is written, unless the chunk was changed (see `forwardedText`). The chunks of any
+ *   other iterable are serialised.
  */
 export async function sendSse(
   chunks: AsyncIterable<ChatCompletionChunk>,
@@ -51,6 +56,7 @@ export async function sendSse(
   options: SseResponseOptions = {},
 ): Promise<void> {
   const response = 'raw' in target ? target.raw : target;
+  const forward = forwardsWireText(chunks);
   const iterator = chunks[Symbol.asyncIterator]();
   const onClose = () => void iterator.return?.().catch(() => undefined);
   response.once('close', onClose);
@@ -97,7 +103,9 @@ export async function sendSse(
     commit();
     try {
       while (!next.done) {
-        const drained = send(`data: ${JSON.stringify(next.value)}\n\n`);
+        const chunk = next.value;
+        const data = forwardedText(chunk, forward) ?? JSON.stringify(chunk);
+        const drained = send(`data: ${data}\n\n`);
         if (drained) await drained; // back-pressure: the reader is slower than the upstream
         next = await iterator.next();
       }
@@ -117,16 +125,35 @@ export async function sendSse(
  * error event in OpenAI's error shape and ends the stream without `[DONE]`, as `sendSse` does.
  * Nest sends the headers when the handler returns, so with `@Sse()` even a failure before the
  * first chunk is an event, not an HTTP status: use `sendSse` when that matters.
+ *
+ * As with `sendSse`, the chunks of `InferenceService.stream()` itself are relayed as the provider
+ * sent them: such an event's `data` is the chunk's event text, a string (Nest writes a string as
+ * it is, an object as its JSON), unless the chunk was changed.
  */
 export function toSseEvents(
   chunks: Observable<ChatCompletionChunk>,
   options: InferenceErrorOptions = {},
-): Observable<{ data: ChatCompletionChunk | OpenAiErrorBody | '[DONE]' }> {
+): Observable<{ data: ChatCompletionChunk | OpenAiErrorBody | string }> {
+  const forward = forwardsWireText(chunks);
   return chunks.pipe(
-    map((data): { data: ChatCompletionChunk | OpenAiErrorBody | '[DONE]' } => ({ data })),
-    endWith({ data: '[DONE]' as const }),
+    map((chunk): { data: ChatCompletionChunk | OpenAiErrorBody | string } => ({
+      data: forwardedText(chunk, forward) ?? chunk,
+    })),
+    endWith({ data: '[DONE]' }),
     catchError((error: unknown) => of({ data: sseErrorBody(error, options) })),
   );
+}
+
+/**
+ * The text to send as `chunk`'s `data`: its wire text when `forward` (the source's chunks are as
+ * they were parsed, or had their text dropped when changed) and the text is one line; otherwise
+ * undefined, and the chunk is serialised. A provider's event split over several `data:` lines
+ * is thus sent as one line of JSON, as before.
+ */
+function forwardedText(chunk: ChatCompletionChunk, forward: boolean): string | undefined {
+  if (!forward) return undefined;
+  const text = wireTextOf(chunk);
+  return text === undefined || text.includes('\n') ? undefined : text;
 }
 
 /** The error event that ends a stream after its first chunk, in OpenAI's error shape. */
