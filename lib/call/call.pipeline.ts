@@ -17,6 +17,7 @@ import type {
   EmbeddingResult,
 } from '../client/embedding.types.js';
 import { firstChoiceOf } from '../client/first-choice.js';
+import type { StreamBatch } from '../client/inference.stream.js';
 import {
   usageOf,
   type ProviderClient,
@@ -169,13 +170,14 @@ export class CallPipeline {
 
   /**
    * A streamed call, as one generator: started at its first `next()`, opened on its provider
-   * (falling back before its first chunk), its chunks read and handed on as they come, and
+   * (falling back before its first chunk), its chunks read and handed on as they come (those of
+   * one network read as one batch, with the provider's text of each), and
    * ended once, however it ends, the caller's early `return()` included.
    */
   async *stream(
     call: InferenceCall,
     consumerSignal: AbortSignal,
-  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+  ): AsyncGenerator<StreamBatch, void, undefined> {
     call.consumerSignal = consumerSignal;
     let record: CallEndRecord | undefined;
     let leg: CallLeg | undefined;
@@ -199,23 +201,38 @@ export class CallPipeline {
         (leg.request as ResolvedChatRequest).stream_options?.include_usage === true;
       const { reader } = open;
       let chunk: ChatCompletionChunk | undefined | null = open.first;
+      // Each pass hands on what one network read brought, as one batch; `null` asks for more.
       while (chunk !== undefined) {
-        if (chunk.usage) leg.usage = chunk.usage;
-        if (chunk.model) leg.responseModel = chunk.model;
-        const finish = firstChoiceOf(chunk)?.finish_reason;
-        if (finish) leg.finishReason = finish;
-        const out = wantsUsage ? chunk : withoutUsage(chunk);
-        if (out) {
-          if (leg.chunks === 0) {
-            leg.timeToFirstChunkMs = leg.scope.elapsedMs();
-            call.tracking?.streaming();
+        const chunks: ChatCompletionChunk[] = [];
+        const texts: (string | undefined)[] = [];
+        while (chunk) {
+          if (chunk.usage) leg.usage = chunk.usage;
+          if (chunk.model) leg.responseModel = chunk.model;
+          const finish = firstChoiceOf(chunk)?.finish_reason;
+          if (finish) leg.finishReason = finish;
+          // Usage the caller did not ask for is taken out: a changed chunk, serialised again.
+          const changed = !wantsUsage && 'usage' in chunk;
+          const out = changed ? withoutUsage(chunk) : chunk;
+          if (out) {
+            if (leg.chunks === 0) {
+              leg.timeToFirstChunkMs = leg.scope.elapsedMs();
+              call.tracking?.streaming();
+            }
+            leg.chunks++;
+            leg.collector?.add(out);
+            chunks.push(out);
+            texts.push(changed ? undefined : reader.text);
           }
-          leg.chunks++;
-          leg.collector?.add(out);
-          yield out;
+          try {
+            chunk = reader.take();
+          } catch (error) {
+            // A bad event after good ones of the same read: those are handed on first.
+            if (chunks.length > 0) yield { chunks, texts };
+            throw error;
+          }
         }
-        chunk = reader.take();
-        while (chunk === null) {
+        if (chunks.length > 0) yield { chunks, texts };
+        if (chunk === null) {
           await reader.fill();
           chunk = reader.take();
         }

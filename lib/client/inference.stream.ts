@@ -1,10 +1,18 @@
 import { Observable } from 'rxjs';
 import type { ChatCompletionChunk } from './chat.types.js';
 
+/**
+ * The chunks of one network read, handed on together, each with its `data` text as the provider
+ * sent it (`undefined` where the chunk was changed, or its text cannot be forwarded): a relay
+ * writes a batch at once, and the provider's bytes rather than the chunks serialised again.
+ */
+export interface StreamBatch {
+  readonly chunks: readonly ChatCompletionChunk[];
+  readonly texts: readonly (string | undefined)[];
+}
+
 /** Starts one upstream stream; the signal aborts it. */
-export type StreamSource = (
-  signal: AbortSignal,
-) => AsyncGenerator<ChatCompletionChunk, void, undefined>;
+export type StreamSource = (signal: AbortSignal) => AsyncGenerator<StreamBatch, void, undefined>;
 
 /** Thrown when a stream is consumed a second time: each consumption would be a paid upstream call. */
 export class StreamConsumedError extends Error {
@@ -15,6 +23,9 @@ export class StreamConsumedError extends Error {
     this.name = 'StreamConsumedError';
   }
 }
+
+/** Reads a stream's batches (set in the class's static block; see `batchesOf`). */
+let takeBatches: (stream: InferenceStream) => AsyncIterator<StreamBatch>;
 
 /**
  * A streamed completion. It is an RxJS `Observable` (return it from an `@Sse()` handler after a
@@ -29,21 +40,30 @@ export class InferenceStream
 {
   #consumed = false;
 
+  static {
+    takeBatches = (stream) => {
+      const controller = new AbortController();
+      return new Batches(stream.#take(controller.signal), controller);
+    };
+  }
+
   constructor(private readonly open: StreamSource) {
     super((subscriber) => {
       const controller = new AbortController();
-      let generator: AsyncGenerator<ChatCompletionChunk, void, undefined>;
+      let batches: AsyncGenerator<StreamBatch, void, undefined>;
       try {
-        generator = this.#take(controller.signal);
+        batches = this.#take(controller.signal);
       } catch (error) {
         subscriber.error(error);
         return;
       }
       void (async () => {
         try {
-          for await (const chunk of generator) {
-            if (subscriber.closed) return;
-            subscriber.next(chunk);
+          for await (const batch of batches) {
+            for (const chunk of batch.chunks) {
+              if (subscriber.closed) return;
+              subscriber.next(chunk);
+            }
           }
           subscriber.complete();
         } catch (error) {
@@ -56,65 +76,112 @@ export class InferenceStream
 
   [Symbol.asyncIterator](): AsyncIterator<ChatCompletionChunk> {
     const controller = new AbortController();
-    const generator = this.#take(controller.signal);
-    return {
-      next: () => generator.next(),
-      return: async () => {
-        controller.abort();
-        await generator.return(undefined);
-        return { done: true, value: undefined };
-      },
-    };
+    return new Chunks(new Batches(this.#take(controller.signal), controller));
   }
 
   /**
    * Two streams over this one upstream call, each consumed once, at its own pace: chunks the
    * slower one has not read yet are held for it. The call starts when either starts, and is
-   * aborted only when both have stopped. Consumes this stream.
+   * aborted only when both have stopped. Consumes this stream. Both branches share the chunk
+   * objects, so what one consumer changes in place the other sees, and a relay of a branch
+   * serialises its chunks rather than forwarding the provider's text.
    */
   tee(): [InferenceStream, InferenceStream] {
-    const source = new TeeSource(this.#take.bind(this), 2);
+    const source = new TeeSource(this, 2);
     return [
       new InferenceStream((signal) => source.branch(0, signal)),
       new InferenceStream((signal) => source.branch(1, signal)),
     ];
   }
 
-  #take(signal: AbortSignal): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+  #take(signal: AbortSignal): AsyncGenerator<StreamBatch, void, undefined> {
     if (this.#consumed) throw new StreamConsumedError();
     this.#consumed = true;
     return this.open(signal);
   }
 }
 
-/** One upstream generator read by several branches; each branch holds what it has not read yet. */
+/**
+ * The batches of `source` when it is an `InferenceStream` (consuming it), for a relay that
+ * forwards the provider's text (`sendSse`, `toSseEvents`); undefined for any other iterable or
+ * Observable, such as a `map()` of a stream, whose chunks may have been changed in place.
+ * Internal: not exported by the package.
+ */
+export function batchesOf(source: unknown): AsyncIterator<StreamBatch> | undefined {
+  return source instanceof InferenceStream ? takeBatches(source) : undefined;
+}
+
+/** A stream's batches; `return()` aborts the upstream call, then ends its generator. */
+class Batches implements AsyncIterator<StreamBatch> {
+  constructor(
+    private readonly generator: AsyncGenerator<StreamBatch, void, undefined>,
+    private readonly controller: AbortController,
+  ) {}
+
+  next(): Promise<IteratorResult<StreamBatch>> {
+    return this.generator.next();
+  }
+
+  async return(): Promise<IteratorResult<StreamBatch>> {
+    this.controller.abort();
+    await this.generator.return(undefined);
+    return { done: true, value: undefined };
+  }
+}
+
+/** A stream's chunks one at a time, from its batches. */
+class Chunks implements AsyncIterator<ChatCompletionChunk> {
+  #batch: readonly ChatCompletionChunk[] = [];
+  #index = 0;
+
+  constructor(private readonly batches: AsyncIterator<StreamBatch>) {}
+
+  async next(): Promise<IteratorResult<ChatCompletionChunk>> {
+    while (this.#index >= this.#batch.length) {
+      const next = await this.batches.next();
+      if (next.done) return { done: true, value: undefined };
+      this.#batch = next.value.chunks;
+      this.#index = 0;
+    }
+    return { done: false, value: this.#batch[this.#index++]! };
+  }
+
+  async return(): Promise<IteratorResult<ChatCompletionChunk>> {
+    await this.batches.return!();
+    return { done: true, value: undefined };
+  }
+}
+
+/** A batch of chunks shared between branches: their texts are not forwarded (see `tee`). */
+const SHARED: readonly undefined[] = [];
+
+/** One upstream read by several branches; each branch holds what it has not read yet. */
 class TeeSource {
-  readonly #controller = new AbortController();
   readonly #queues: ChatCompletionChunk[][];
   readonly #active: boolean[];
-  #upstream: AsyncGenerator<ChatCompletionChunk, void, undefined> | undefined;
+  #upstream: AsyncIterator<StreamBatch> | undefined;
   #pulling: Promise<void> | undefined;
   #ended = false;
   #error: unknown;
   #failed = false;
 
   constructor(
-    private readonly take: (signal: AbortSignal) => AsyncGenerator<ChatCompletionChunk, void>,
+    private readonly stream: InferenceStream,
     branches: number,
   ) {
     this.#queues = Array.from({ length: branches }, () => []);
     this.#active = Array.from({ length: branches }, () => true);
   }
 
-  async *branch(index: number, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk, void> {
-    this.#upstream ??= this.take(this.#controller.signal);
+  async *branch(index: number, signal: AbortSignal): AsyncGenerator<StreamBatch, void> {
+    this.#upstream ??= takeBatches(this.stream);
     const queue = this.#queues[index]!;
     const stop = () => this.#leave(index);
     signal.addEventListener('abort', stop, { once: true });
     try {
       for (;;) {
         if (queue.length > 0) {
-          yield queue.shift()!;
+          yield { chunks: queue.splice(0), texts: SHARED };
           continue;
         }
         if (this.#failed) throw this.#error;
@@ -127,13 +194,13 @@ class TeeSource {
     }
   }
 
-  /** Reads one more chunk from upstream for every branch still reading; one read at a time. */
+  /** Reads one more batch from upstream for every branch still reading; one read at a time. */
   #pull(): Promise<void> {
     this.#pulling ??= this.#upstream!.next()
       .then(
         ({ value, done }) => {
           if (done) this.#ended = true;
-          else this.#queues.forEach((queue, i) => this.#active[i] && queue.push(value));
+          else this.#queues.forEach((queue, i) => this.#active[i] && queue.push(...value.chunks));
         },
         (error: unknown) => {
           this.#failed = true;
@@ -151,8 +218,7 @@ class TeeSource {
     this.#active[index] = false;
     this.#queues[index]!.length = 0;
     if (this.#active.every((active) => !active) && !this.#ended && !this.#failed) {
-      this.#controller.abort();
-      void this.#upstream?.return(undefined).catch(() => undefined);
+      void this.#upstream?.return?.().catch(() => undefined);
     }
   }
 }

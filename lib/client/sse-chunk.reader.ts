@@ -22,6 +22,12 @@ export class SseChunkReader {
   #events: EventSourceMessage[] = [];
   #next = 0;
   #done = false;
+  /**
+   * The `data` text of the chunk `take()` returned last, as the provider sent it: a relay forwards
+   * it instead of serialising the chunk again. Undefined when it spans several `data:` lines
+   * (joined by line breaks, which one SSE line cannot carry).
+   */
+  text: string | undefined;
 
   /**
    * @param watch told when the reader starts and stops waiting for the network (idle timeout).
@@ -129,6 +135,7 @@ export class SseChunkReader {
     if (!Array.isArray(record.choices)) {
       throw new UpstreamFault('protocol', 'a stream event has no choices array');
     }
+    this.text = data.includes('\n') ? undefined : data;
     return parsed as ChatCompletionChunk;
   }
 }

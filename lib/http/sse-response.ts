@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { catchError, endWith, map, of, type Observable } from 'rxjs';
+import { catchError, endWith, map, Observable, of } from 'rxjs';
 import type { ChatCompletionChunk } from '../client/chat.types.js';
+import { batchesOf, InferenceStream, type StreamBatch } from '../client/inference.stream.js';
 import { InferenceError } from '../errors/inference.error.js';
 import {
   openAiErrorBody,
@@ -44,6 +45,10 @@ const SSE_HEADERS = {
  *   `[DONE]` (the openai SDK raises it), whatever the error; the drain deadline's shutdown error
  *   arrives this way too.
  * - A client that disconnects cancels the upstream call. No listener is left behind.
+ * - The stream of `InferenceService.stream()` itself is relayed as the provider sent it: what one
+ *   upstream read brought is written at once, each chunk as the provider's `data` text unless the
+ *   stream changed it. Any other iterable (a `map()` of a stream, a `tee()` branch, your own) may
+ *   hold chunks changed in place, and is serialised chunk by chunk.
  */
 export async function sendSse(
   chunks: AsyncIterable<ChatCompletionChunk>,
@@ -51,7 +56,7 @@ export async function sendSse(
   options: SseResponseOptions = {},
 ): Promise<void> {
   const response = 'raw' in target ? target.raw : target;
-  const iterator = chunks[Symbol.asyncIterator]();
+  const iterator = batchesOf(chunks) ?? oneByOne(chunks);
   const onClose = () => void iterator.return?.().catch(() => undefined);
   response.once('close', onClose);
   let heartbeat: NodeJS.Timeout | undefined;
@@ -72,14 +77,12 @@ export async function sendSse(
       heartbeat.unref();
     }
   };
-  // Node corks the socket for the rest of the turn at a response's first write, so the chunks of
-  // one upstream read already leave together.
   const send = (text: string): Promise<void> | undefined => {
     lastWrite = Date.now();
     return write(response, text);
   };
   try {
-    let next: IteratorResult<ChatCompletionChunk>;
+    let next: IteratorResult<StreamBatch>;
     const first = iterator.next();
     if (options.commitAfterMs !== undefined) {
       const early = setTimeout(commit, options.commitAfterMs);
@@ -96,8 +99,15 @@ export async function sendSse(
     }
     commit();
     try {
+      // One write per batch (what one upstream read brought): the provider's text of each chunk
+      // nothing changed, the others serialised.
       while (!next.done) {
-        const drained = send(`data: ${JSON.stringify(next.value)}\n\n`);
+        const { chunks: batch, texts } = next.value;
+        let text = '';
+        for (let i = 0; i < batch.length; i++) {
+          text += `data: ${texts[i] ?? JSON.stringify(batch[i])}\n\n`;
+        }
+        const drained = send(text);
         if (drained) await drained; // back-pressure: the reader is slower than the upstream
         next = await iterator.next();
       }
@@ -112,6 +122,23 @@ export async function sendSse(
   }
 }
 
+/** Any iterable of chunks as batches of one, serialised when written. */
+function oneByOne(chunks: AsyncIterable<ChatCompletionChunk>): AsyncIterator<StreamBatch> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  return {
+    next: async () => {
+      const next = await iterator.next();
+      return next.done ? next : { done: false, value: { chunks: [next.value], texts: NO_TEXT } };
+    },
+    return: async () => {
+      await iterator.return?.();
+      return { done: true, value: undefined };
+    },
+  };
+}
+
+const NO_TEXT: readonly undefined[] = [];
+
 /**
  * For `@Sse()` handlers: the chunks as Nest message events, then `[DONE]`; a failure becomes an
  * error event in OpenAI's error shape and ends the stream without `[DONE]`, as `sendSse` does.
@@ -121,12 +148,45 @@ export async function sendSse(
 export function toSseEvents(
   chunks: Observable<ChatCompletionChunk>,
   options: InferenceErrorOptions = {},
-): Observable<{ data: ChatCompletionChunk | OpenAiErrorBody | '[DONE]' }> {
-  return chunks.pipe(
-    map((data): { data: ChatCompletionChunk | OpenAiErrorBody | '[DONE]' } => ({ data })),
-    endWith({ data: '[DONE]' as const }),
+): Observable<{ data: ChatCompletionChunk | OpenAiErrorBody | string }> {
+  return events(chunks).pipe(
+    endWith({ data: '[DONE]' }),
     catchError((error: unknown) => of({ data: sseErrorBody(error, options) })),
   );
+}
+
+/**
+ * Each chunk as an event: for an `InferenceStream` itself, the provider's text of a chunk nothing
+ * changed (a string, which Nest writes as it is); for any other Observable, the chunk.
+ */
+function events(
+  chunks: Observable<ChatCompletionChunk>,
+): Observable<{ data: ChatCompletionChunk | string }> {
+  if (!(chunks instanceof InferenceStream)) return chunks.pipe(map((data) => ({ data })));
+  return new Observable((subscriber) => {
+    let batches: AsyncIterator<StreamBatch>;
+    try {
+      batches = batchesOf(chunks)!;
+    } catch (error) {
+      subscriber.error(error);
+      return;
+    }
+    void (async () => {
+      try {
+        for (let next = await batches.next(); !next.done; next = await batches.next()) {
+          const { chunks: batch, texts } = next.value;
+          for (let i = 0; i < batch.length; i++) {
+            if (subscriber.closed) return;
+            subscriber.next({ data: texts[i] ?? batch[i]! });
+          }
+        }
+        subscriber.complete();
+      } catch (error) {
+        subscriber.error(error);
+      }
+    })();
+    return () => void batches.return?.().catch(() => undefined);
+  });
 }
 
 /** The error event that ends a stream after its first chunk, in OpenAI's error shape. */
