@@ -7,6 +7,7 @@
 //   npm run build:sample && node bench/gateway.profile.mjs                   # sample, express, unary
 //   node bench/gateway.profile.mjs --target bare --adapter fastify --kind stream --seconds 10
 //   node bench/gateway.profile.mjs --target service --kind chat             # the client path
+//   node bench/gateway.profile.mjs --kind stream --functions 30              # and the busiest functions
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ const { values: args } = parseArgs({
     adapter: { type: 'string', default: 'express' },
     kind: { type: 'string', default: 'chat' },
     seconds: { type: 'string', default: '8' },
+    // Also list the functions with the most self time (0: none).
+    functions: { type: 'string', default: '0' },
   },
 });
 const profileDir = mkdtempSync(join(tmpdir(), 'gateway-profile-'));
@@ -99,6 +102,7 @@ function layerOf({ callFrame: { url, functionName } }) {
 // profile ends when the server exits; the load began that long before.
 const loadFrom = profile.endTime - (exitedAt - loadStartedAt) * 1000;
 const byLayer = new Map();
+const byFunction = new Map();
 let busy = 0;
 let at = profile.startTime;
 for (let index = 0; index < profile.samples.length; index++) {
@@ -108,6 +112,9 @@ for (let index = 0; index < profile.samples.length; index++) {
   if (node.callFrame.functionName === '(idle)') continue;
   const layer = layerOf(node);
   byLayer.set(layer, (byLayer.get(layer) ?? 0) + profile.timeDeltas[index]);
+  const { functionName, url, lineNumber } = node.callFrame;
+  const name = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(node_modules|dist|sample)\//, '$1/')}:${lineNumber + 1}`;
+  byFunction.set(name, (byFunction.get(name) ?? 0) + profile.timeDeltas[index]);
   busy += profile.timeDeltas[index];
 }
 const where =
@@ -121,5 +128,12 @@ console.log(
 for (const [layer, micros] of [...byLayer].sort((a, b) => b[1] - a[1])) {
   console.log(
     `  ${layer.padEnd(44)} ${((micros / busy) * 100).toFixed(1).padStart(5)}%  ${(micros / requests).toFixed(0).padStart(6)} µs/request`,
+  );
+}
+const top = Number(args.functions);
+if (top > 0) console.log(`\n  the ${top} functions with the most self time:`);
+for (const [name, micros] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+  console.log(
+    `  ${((micros / busy) * 100).toFixed(1).padStart(5)}%  ${(micros / requests).toFixed(1).padStart(6)} µs/request  ${name}`,
   );
 }

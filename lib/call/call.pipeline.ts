@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AnswerCollector, answerOf, qualityOf } from '../canary/answer-quality.js';
+import { AnswerCollector, answerOf, qualityOf, type Answer } from '../canary/answer-quality.js';
 import { InferenceRouter, type RouteDecision } from '../canary/inference.router.js';
 import type {
   ChatCompletion,
@@ -10,7 +10,11 @@ import type {
   StreamSummary,
 } from '../client/chat.types.js';
 import type { Clock } from '../client/clock.js';
-import { withoutUsage, type OpenStream } from '../client/completion-stream.js';
+import {
+  textWithoutNullUsage,
+  withoutUsage,
+  type OpenStream,
+} from '../client/completion-stream.js';
 import type {
   EmbeddingRequest,
   EmbeddingResponse,
@@ -37,7 +41,7 @@ import { INFERENCE_LOGGER_CONTEXT } from '../inference.constants.js';
 import { InflightRegistry } from '../lifecycle/inflight.registry.js';
 import { requestIdFrom } from '../lifecycle/request-id.js';
 import { ModelCatalog } from '../model/model-catalog.js';
-import { costOfCall } from '../pricing/call-cost.js';
+import { costOfCall, type CallCost } from '../pricing/call-cost.js';
 import { logCallFailure } from '../telemetry/call-failure.log.js';
 import { InferenceTelemetry, type CallStart } from '../telemetry/inference.telemetry.js';
 import type { CallEndRecord, CallOperation } from './call-end.record.js';
@@ -210,9 +214,15 @@ export class CallPipeline {
           if (chunk.model) leg.responseModel = chunk.model;
           const finish = firstChoiceOf(chunk)?.finish_reason;
           if (finish) leg.finishReason = finish;
-          // Usage the caller did not ask for is taken out: a changed chunk, serialised again.
-          const changed = !wantsUsage && 'usage' in chunk;
-          const out = changed ? withoutUsage(chunk) : chunk;
+          let text = reader.text;
+          let out: ChatCompletionChunk | undefined = chunk;
+          if (!wantsUsage && 'usage' in chunk) {
+            // Usage the caller did not ask for is taken out: a changed chunk, whose text is the
+            // provider's without `"usage":null`, or else the chunk serialised again.
+            text =
+              chunk.usage === null && text !== undefined ? textWithoutNullUsage(text) : undefined;
+            out = withoutUsage(chunk);
+          }
           if (out) {
             if (leg.chunks === 0) {
               leg.timeToFirstChunkMs = leg.scope.elapsedMs();
@@ -221,7 +231,7 @@ export class CallPipeline {
             leg.chunks++;
             leg.collector?.add(out);
             chunks.push(out);
-            texts.push(changed ? undefined : reader.text);
+            texts.push(text);
           }
           try {
             chunk = reader.take();
@@ -361,112 +371,72 @@ export class CallPipeline {
     result?: ChatCompletionResult | EmbeddingResult,
   ): CallEndRecord {
     const { client, decision } = leg;
+    const request = leg.request as ResolvedChatRequest;
+    const model = request.model;
     const prices = client.options.prices;
-    const model = leg.request.model;
-    const durationMs = leg.scope.elapsedMs();
     const streamed = call.operation === 'stream';
     const completed = error === undefined;
+    const durationMs = result?.inference.durationMs ?? leg.scope.elapsedMs();
+    const outcome = completed ? 'completed' : error === CANCELLED ? 'aborted' : outcomeOf(error);
     const fault = completed ? undefined : faultOf(error, call.options.timeouts);
-    let record: CallEndRecord;
+    let usage = leg.usage;
+    let cost: CallCost | undefined;
+    let answer: Answer | undefined;
+    let responseModel = streamed ? (leg.responseModel ?? model) : undefined;
+    let responseId: string | undefined;
+    let finishReason = leg.finishReason;
     if (result !== undefined) {
       const { inference } = result;
-      inference.cost = costOfCall(prices, model, inference.usage);
+      usage = inference.usage;
+      cost = inference.cost = costOfCall(prices, model, usage);
       if (decision.side) inference.side = decision.side;
       if (leg.fallbackFrom) inference.fallbackFrom = leg.fallbackFrom.provider;
-      // Quality is read only from calls a rollout routed: they are the ones judged.
-      const answer =
-        decision.side && call.operation === 'chat'
-          ? answerOf(result as ChatCompletionResult)
-          : undefined;
-      record = {
-        ...this.#recordBase(call, leg, 'completed', durationMs),
-        latencyMs: inference.durationMs,
-        durationMs: inference.durationMs,
-        timeToHeadersMs: inference.timeToHeadersMs,
-        usage: inference.usage,
-        cost: inference.cost,
-        responseModel: result.model,
-        responseId: (result as ChatCompletion).id,
-        finishReason: (result as ChatCompletion).choices?.[0]?.finish_reason,
-        answer,
-        quality: answer && qualityOf(leg.request as ResolvedChatRequest, answer),
-      };
-    } else if (streamed && leg.timeToHeadersMs !== undefined) {
-      // A stream that opened: billed, estimated from what passed when the provider sent no usage.
-      const cancelled = error === CANCELLED;
-      const answer = completed ? leg.collector?.answer(leg.finishReason) : undefined;
-      record = {
-        ...this.#recordBase(
-          call,
-          leg,
-          completed ? 'completed' : cancelled ? 'aborted' : outcomeOf(error),
-          durationMs,
-        ),
-        error,
-        fault,
-        latencyMs: leg.timeToFirstChunkMs ?? durationMs,
-        timeToHeadersMs: leg.timeToHeadersMs,
-        timeToFirstChunkMs: leg.timeToFirstChunkMs,
-        chunks: leg.chunks,
-        usage: leg.usage,
-        cost: costOfCall(prices, model, leg.usage, {
-          messages: (leg.request as ResolvedChatRequest).messages,
-          chunks: leg.chunks,
-        }),
-        responseModel: leg.responseModel ?? model,
-        finishReason: leg.finishReason,
-        answer,
-        quality: answer && qualityOf(leg.request as ResolvedChatRequest, answer),
-      };
-    } else {
-      // Failed before any answer: nothing was billed (a stream aborted before its headers is
-      // estimated, as the provider may have started generating).
-      const outcome = outcomeOf(error);
-      record = {
-        ...this.#recordBase(call, leg, outcome, durationMs),
-        error,
-        fault,
-        attempts: (error as InferenceError).attempts ?? leg.attempts,
-        latencyMs: durationMs,
-        chunks: streamed ? 0 : undefined,
-        cost:
-          streamed && outcome !== 'failed'
-            ? costOfCall(prices, model, undefined, {
-                messages: (leg.request as ResolvedChatRequest).messages,
-                chunks: 0,
-              })
-            : undefined,
-        responseModel: streamed ? model : undefined,
-        fallback: this.#fallbackOf(call, decision, error),
-      };
+      responseModel = result.model;
+      if (call.operation === 'chat') {
+        const completion = result as ChatCompletionResult;
+        responseId = completion.id;
+        finishReason = completion.choices[0]?.finish_reason;
+        // Quality is read only from calls a rollout routed: they are the ones judged.
+        if (decision.side) answer = answerOf(completion);
+      }
+    } else if (streamed && (leg.timeToHeadersMs !== undefined || outcome !== 'failed')) {
+      // A stream that opened, or that its caller stopped, may have been billed: estimated from
+      // what passed when the provider sent no usage.
+      cost = costOfCall(prices, model, usage, { messages: request.messages, chunks: leg.chunks });
+      if (completed) answer = leg.collector?.answer(finishReason);
     }
+    const record: CallEndRecord = {
+      operation: call.operation,
+      requestId: call.requestId,
+      provider: client.name,
+      decision,
+      model,
+      outcome,
+      error,
+      fault,
+      attempts: completed ? leg.attempts : ((error as InferenceError).attempts ?? leg.attempts),
+      durationMs,
+      latencyMs: leg.timeToFirstChunkMs ?? durationMs,
+      timeToHeadersMs: leg.timeToHeadersMs,
+      timeToFirstChunkMs: leg.timeToFirstChunkMs,
+      chunks: streamed ? leg.chunks : undefined,
+      usage,
+      cost,
+      upstreamRequestId: leg.upstreamRequestId,
+      responseModel,
+      responseId,
+      finishReason,
+      answer,
+      quality: answer && qualityOf(request, answer),
+      fallback: completed ? undefined : this.#fallbackOf(call, decision, error),
+      fallbackFrom: leg.fallbackFrom,
+    };
     if (record.fallback !== undefined) leg.telemetry.fallback(record.fallback, error);
     leg.telemetry.end(record);
     if (completed) client.health.succeeded();
     else if (fault === 'provider') client.health.failed(error);
     if (!completed) logCallFailure(this.#logger, record);
     return record;
-  }
-
-  #recordBase(
-    call: InferenceCall,
-    leg: CallLeg,
-    outcome: CallEndRecord['outcome'],
-    durationMs: number,
-  ): CallEndRecord {
-    return {
-      operation: call.operation,
-      requestId: call.requestId,
-      provider: leg.client.name,
-      decision: leg.decision,
-      model: leg.request.model,
-      outcome,
-      attempts: leg.attempts,
-      durationMs,
-      latencyMs: durationMs,
-      upstreamRequestId: leg.upstreamRequestId,
-      fallbackFrom: leg.fallbackFrom,
-    };
   }
 
   /** The record of a call that ended before any provider run: refused by a step or the drain. */

@@ -64,3 +64,16 @@ export function withoutUsage(chunk: ChatCompletionChunk): ChatCompletionChunk | 
   delete chunk.usage;
   return chunk;
 }
+
+/**
+ * The wire text of the chunk `withoutUsage` makes of one that carried `"usage":null` (which
+ * providers put on every chunk once usage is asked for): the provider's text without that member,
+ * when it is written without spaces, as OpenAI writes it; undefined otherwise (the chunk is then
+ * serialised). Inside a JSON string the quotes would be escaped, so the match is the member.
+ */
+export function textWithoutNullUsage(text: string): string | undefined {
+  let at = text.indexOf(',"usage":null');
+  if (at >= 0) return text.slice(0, at) + text.slice(at + 13);
+  at = text.indexOf('"usage":null,');
+  return at >= 0 ? text.slice(0, at) + text.slice(at + 13) : undefined;
+}

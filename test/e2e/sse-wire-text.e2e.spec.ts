@@ -186,6 +186,23 @@ describe.each(Object.keys(adapters) as AdapterName[])('wire text on %s', (adapte
     expect(asked).toBe(sseBody(WITH_NULL_USAGE));
   });
 
+  it('sendSse forwards chunks with a compact "usage":null without that member, byte for byte', async () => {
+    // As OpenAI writes every chunk once usage is asked for: the member first, last, or between.
+    const compact = [
+      '{"id":"w-3","object":"chat.completion.chunk","created":9,"model":"m","choices":[{"index":0,"delta":{"content":"usage:null"},"finish_reason":null}],"usage":null}',
+      '{"usage":null,"id":"w-3","object":"chat.completion.chunk","created":9,"model":"m","choices":[{"index":0,"delta":{"content":" b"},"finish_reason":null}]}',
+      '{"id":"w-3","object":"chat.completion.chunk","usage":null,"created":9,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}',
+    ];
+    upstreamSends(compact.map((text) => `data: ${text}`));
+    expect(await post('/relay')).toBe(
+      sseBody([
+        compact[0]!.replace(',"usage":null', ''),
+        compact[1]!.replace('"usage":null,', ''),
+        compact[2]!.replace(',"usage":null', ''),
+      ]),
+    );
+  });
+
   it('sendSse writes the chunks of a stream changed in place as changed', async () => {
     upstreamSends(UNUSUAL.map((text) => `data: ${text}`));
     expect(await post('/relay-shouted')).toBe(sseBody(UNUSUAL.map(shouted)));
