@@ -1,6 +1,6 @@
 // The cost of telemetry on a call: the same chat completion through InferenceService with
 // telemetry off (`telemetry: false`), on with no SDK registered (the API's no-ops), and on with
-// the OpenTelemetry SDK (a meter provider with a reader, and a tracer provider exporting every
+// the metrics SDK alone, and on with the OpenTelemetry SDK (a meter provider with a reader, and a tracer provider exporting every
 // span through a batch processor), against one simulated provider in its own process, answering at
 // once (the worst case: the call is all client) and after 20 ms (still faster than any real model). Prints per-call latency and CPU as
 // ratios to the run without telemetry, paired per round, median of the rounds.
@@ -94,9 +94,14 @@ async function scenario(firstByteMs, concurrency) {
     meterProvider: metrics.getMeterProvider(),
     tracerProvider: new ProxyTracerProvider(),
   });
+  // The metrics SDK alone (spans to the API's no-op): what metrics cost apart from traces.
+  const metricsSdk = await service(upstream.baseUrl, {
+    meterProvider,
+    tracerProvider: new ProxyTracerProvider(),
+  });
   const withSdk = await service(upstream.baseUrl, { meterProvider, tracerProvider });
-  const targets = { off, noSdk, withSdk };
-  const results = { off: [], noSdk: [], withSdk: [] };
+  const targets = { off, noSdk, metricsSdk, withSdk };
+  const results = { off: [], noSdk: [], metricsSdk: [], withSdk: [] };
   for (const target of Object.values(targets)) await run(target, concurrency); // warm-up
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate the order each round so drift does not favour one.
@@ -107,10 +112,11 @@ async function scenario(firstByteMs, concurrency) {
   const ratio = (name, field) =>
     median(results[name].map((result, i) => result[field] / results.off[i][field]));
   console.log(`upstream answering after ${firstByteMs} ms, concurrency ${concurrency}:`);
-  for (const name of ['off', 'noSdk', 'withSdk']) {
+  for (const name of ['off', 'noSdk', 'metricsSdk', 'withSdk']) {
     const label = {
       off: 'telemetry off',
       noSdk: 'on, no SDK registered',
+      metricsSdk: 'on, metrics SDK only',
       withSdk: 'on, OpenTelemetry SDK',
     }[name];
     console.log(

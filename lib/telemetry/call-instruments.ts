@@ -1,4 +1,4 @@
-import type { Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { Counter, Histogram, Meter, ObservableCounter } from '@opentelemetry/api';
 import { CHUNK_BUCKETS, DURATION_BUCKETS, METRIC, TOKEN_BUCKETS } from './telemetry-names.js';
 
 /** The instruments every call records into. */
@@ -9,7 +9,8 @@ export interface CallInstruments {
   timePerOutputChunk: Histogram;
   retries: Counter;
   fallbacks: Counter;
-  cost: Counter;
+  /** Reported at collection from the sums of each attribute set (see `CallAttributes.costUsd`). */
+  cost: ObservableCounter;
 }
 
 export function createCallInstruments(meter: Meter): CallInstruments {
@@ -45,7 +46,7 @@ export function createCallInstruments(meter: Meter): CallInstruments {
         'Canary calls that failed before answering and were sent to the stable provider.',
       unit: '{fallback}',
     }),
-    cost: meter.createCounter(METRIC.cost, {
+    cost: meter.createObservableCounter(METRIC.cost, {
       description:
         'What calls cost, from reported usage and configured prices (estimated when a stream was cut).',
       unit: 'USD',

@@ -28,6 +28,11 @@ export interface CallAttributes {
   output: Attributes;
   exactCost: Attributes;
   estimatedCost: Attributes;
+  /**
+   * What the calls of this set cost so far, exact and estimated: summed here and reported when
+   * metrics are collected (an observable counter), so a call's cost costs no attribute hashing.
+   */
+  costUsd: { exact: number; estimated: number };
 }
 
 export function callAttributes(base: Attributes, server: Attributes): CallAttributes {
@@ -38,6 +43,7 @@ export function callAttributes(base: Attributes, server: Attributes): CallAttrib
     output: { ...base, [ATTR.tokenType]: 'output' },
     exactCost: { ...base, [ATTR.costEstimated]: false },
     estimatedCost: { ...base, [ATTR.costEstimated]: true },
+    costUsd: { exact: 0, estimated: 0 },
   };
 }
 
@@ -96,10 +102,8 @@ export class CallTelemetry {
       }
     }
     if (end.cost) {
-      const costAttributes = end.cost.estimated
-        ? this.attributes.estimatedCost
-        : this.attributes.exactCost;
-      instruments.cost.add(end.cost.usd, costAttributes);
+      if (end.cost.estimated) this.attributes.costUsd.estimated += end.cost.usd;
+      else this.attributes.costUsd.exact += end.cost.usd;
     }
     const span = this.span;
     if (span.isRecording()) {

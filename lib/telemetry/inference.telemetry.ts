@@ -203,12 +203,18 @@ export class InferenceTelemetry implements OnModuleDestroy {
         unit: '{request}',
       }),
     ];
+    gauges.push(this.#instruments.cost);
     this.#meter.addBatchObservableCallback(this.#observe, gauges);
     return gauges;
   }
 
   readonly #observe = (result: BatchObservableResult): void => {
-    const [inFlight, streams, weight, phase, status, ended] = this.#gauges;
+    const [inFlight, streams, weight, phase, status, ended, cost] = this.#gauges;
+    for (const set of this.#attributeSets.values()) {
+      const { exact, estimated } = set.costUsd;
+      if (exact > 0) result.observe(cost!, exact, set.exactCost);
+      if (estimated > 0) result.observe(cost!, estimated, set.estimatedCost);
+    }
     result.observe(inFlight!, this.inflight.size);
     result.observe(streams!, this.inflight.streaming);
     if (this.rollout.settings) {
