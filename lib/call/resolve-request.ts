@@ -52,6 +52,15 @@ export function resolveRequest(
   if (!Array.isArray(request.messages) || request.messages.length === 0) {
     throw invalid('The request needs a non-empty messages array.');
   }
+  if (
+    request.model !== undefined &&
+    (typeof request.model !== 'string' || request.model.trim() === '')
+  ) {
+    // Named, but blank: not the same as naming none, and not the provider's configuration at fault.
+    throw invalid(
+      "The request names no model (model is empty). Name one, or leave model out for the route's or the provider's default.",
+    );
+  }
   const named = request.model ?? selection?.model ?? client.options.defaultModel;
   if (typeof named !== 'string' || named.trim() === '') {
     throw invalid(

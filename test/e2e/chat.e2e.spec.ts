@@ -1,7 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { lastValueFrom, toArray } from 'rxjs';
-import type { ChatCallOptions, StreamSummary } from '../../lib/index.js';
-import { collect, hello, startHarness, type Harness } from '../support/inference-harness.js';
+import {
+  InferenceRequestError,
+  type ChatCallOptions,
+  type StreamSummary,
+} from '../../lib/index.js';
+import {
+  collect,
+  failure,
+  hello,
+  startHarness,
+  type Harness,
+} from '../support/inference-harness.js';
 
 describe('InferenceService over real HTTP', () => {
   let h: Harness;
@@ -139,5 +149,14 @@ describe('request validation', () => {
     );
     const result = await h.service.chat({ ...hello, model: 'named' });
     expect(result.model).toBe('named');
+  });
+
+  it("refuses an empty model name as the request's mistake, even with a default model", async () => {
+    h = await startHarness();
+    const error = await failure(h.service.chat({ ...hello, model: ' ' }));
+    expect(error).toBeInstanceOf(InferenceRequestError);
+    expect(error.message).toMatch(/names no model \(model is empty\)/);
+    expect(error.message).not.toContain('defaultModel');
+    expect(h.provider.requests).toHaveLength(0);
   });
 });
