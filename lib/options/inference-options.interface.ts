@@ -5,36 +5,11 @@ import type { RolloutStore } from '../canary/rollout.store.js';
 import type { Answer } from '../canary/answer-quality.js';
 import type { ChatCompletionRequest } from '../client/chat.types.js';
 import type { InferenceErrorOptions } from '../errors/to-http-exception.js';
-import type { CALL_TIMEOUT_FIELDS } from './option.defaults.js';
+import type { ModelPrice } from '../pricing/call-cost.js';
+import type { CallTimeoutOptions, TimeoutOptions } from '../client/provider-options.js';
 
-/**
- * What bounds a call. A unary call's response headers usually come only when the whole
- * generation is done, so a unary call is bounded by `totalMs` until they arrive (and by `headersMs`
- * if you set it), then by `idleMs` between body reads. A stream is bounded by `firstChunkMs` until
- * its first chunk, then by `idleMs` between chunks. SSE comments (`: keep-alive`) are not progress:
- * they reset neither budget. `totalMs` bounds everything: attempts, backoff and a fallback.
- */
-export interface TimeoutOptions {
-  /** Opening a TCP/TLS connection. Default 5,000 ms. */
-  connectMs: number;
-  /**
-   * From sending the request to the response headers, for unary calls and streams. Default 0:
-   * no bound of its own (a unary generation may take minutes before its headers); set it when
-   * your provider sends headers at once.
-   */
-  headersMs: number;
-  /** Streams: from sending the request to the first chunk (comments do not count). Default 60,000 ms. */
-  firstChunkMs: number;
-  /** Longest silence between two body reads, or two stream chunks. Default 30,000 ms. */
-  idleMs: number;
-  /** The whole call: retries, backoff and a canary's fallback included. Default 120,000 ms. */
-  totalMs: number;
-}
-
-/** What a call may override of its provider's timeouts (see `CALL_TIMEOUT_FIELDS`). */
-export type CallTimeoutOptions = Partial<
-  Pick<TimeoutOptions, (typeof CALL_TIMEOUT_FIELDS)[number]>
->;
+/** Owned by the concerns that use them; named here too, with the options that compose them. */
+export type { CallTimeoutOptions, ModelPrice, TimeoutOptions };
 
 export interface RetryOptions {
   /** Retries after the first attempt. Default 2; 0 turns retries off. */
@@ -87,14 +62,6 @@ export interface ProviderOptions {
   pool?: Partial<PoolOptions>;
   /** Dollars per million tokens, by this provider's own model name; calls get their cost from it. */
   prices?: Record<string, ModelPrice>;
-}
-
-/** A model's price in US dollars per million tokens. */
-export interface ModelPrice {
-  input: number;
-  /** Prompt tokens served from the provider's cache. Default: the input price. */
-  cachedInput?: number;
-  output: number;
 }
 
 export interface InferenceModuleOptions {
