@@ -1,5 +1,5 @@
 import type { StreamSummary } from '../client/chat.types.js';
-import type { CallTimeoutOptions } from '../options/index.js';
+import type { CallTimeoutOptions } from '../client/provider-options.js';
 
 export interface ChatCallOptions {
   /** Send this call to the named provider: it then bypasses the router (and any canary rollout). */

@@ -1,7 +1,7 @@
 import { InferenceRequestError } from '../errors/index.js';
-import { CALL_TIMEOUT_FIELDS } from '../options/index.js';
+import { headerProblem } from '../client/header-rules.js';
+import { CALL_TIMEOUT_FIELDS } from '../client/provider-options.js';
 import { callBudgetProblem } from '../options/option-checks.js';
-import { headerProblem } from '../options/header-rules.js';
 import type { ModelSelection } from '../model/model-selection.js';
 import type { ChatCallOptions } from './call-options.interface.js';
 

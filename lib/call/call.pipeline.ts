@@ -30,7 +30,8 @@ import {
   type UnaryAnswer,
 } from '../client/provider.client.js';
 import { ProviderRegistry } from '../client/provider.registry.js';
-import { cancelSourceOf, currentRequestContext } from '../context/request-context.js';
+import { cancelSourceOf } from '../context/http-request-context.js';
+import { currentRequestContext } from '../context/request-context.js';
 import {
   faultOf,
   InferenceAbortedError,

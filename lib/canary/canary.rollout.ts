@@ -8,12 +8,9 @@ import {
 import { randomUUID } from 'node:crypto';
 import { ProviderRegistry } from '../client/provider.registry.js';
 import { INFERENCE_OPTIONS } from '../inference.constants.js';
-import type {
-  ResolvedCanaryOptions,
-  ResolvedInferenceOptions,
-} from '../options/resolved-options.interface.js';
 import { faultOf, type CallerBudgets } from '../errors/index.js';
 import { INCOMPATIBLE, outcomeOf, SUCCESS } from './call-outcome.js';
+import type { CanaryModuleOptions, ResolvedCanaryOptions } from './canary-options.js';
 import { FastFailWindow } from './fast-fail.window.js';
 import { judge, zScore, type JudgeCriteria, type Verdict } from './judge.js';
 import { judgeShadow } from './shadow-gate.js';
@@ -105,7 +102,7 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
   readonly #served = new Map<string, { side: 'stable' | 'canary'; key: string }>();
 
   constructor(
-    @Inject(INFERENCE_OPTIONS) private readonly options: ResolvedInferenceOptions,
+    @Inject(INFERENCE_OPTIONS) private readonly options: CanaryModuleOptions,
     private readonly providers: ProviderRegistry,
   ) {
     this.#options = options.canary;

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { INFERENCE_OPTIONS } from '../inference.constants.js';
 import { ModelCatalog } from '../model/model-catalog.js';
-import type { ResolvedInferenceOptions } from '../options/resolved-options.interface.js';
+import type { CanaryModuleOptions } from './canary-options.js';
 import { CanaryRollout } from './canary.rollout.js';
 import {
   InferenceRouter,
@@ -26,7 +26,7 @@ export class CanaryRouter extends InferenceRouter {
   readonly #default: RouteDecision;
 
   constructor(
-    @Inject(INFERENCE_OPTIONS) private readonly options: ResolvedInferenceOptions,
+    @Inject(INFERENCE_OPTIONS) private readonly options: CanaryModuleOptions,
     private readonly rollout: CanaryRollout,
     private readonly catalog: ModelCatalog,
   ) {

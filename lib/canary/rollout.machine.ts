@@ -1,4 +1,4 @@
-import type { ResolvedPhase } from '../options/resolved-options.interface.js';
+import type { ResolvedPhase } from './canary-options.js';
 import type { Verdict } from './judge.js';
 import { RolloutActionError } from './rollout-action.error.js';
 import { isActive, type RolloutState, type RolloutStatus } from './rollout-state.js';

@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import type { ResolvedCanaryOptions } from '../options/resolved-options.interface.js';
+import type { ResolvedCanaryOptions } from './canary-options.js';
 import type { RolloutEvent } from './rollout-events.js';
 
 /** Events waiting for delivery; beyond this the oldest is dropped, with a warning. */

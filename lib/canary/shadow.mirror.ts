@@ -13,7 +13,6 @@ import {
 } from '../client/provider.client.js';
 import { ProviderRegistry } from '../client/provider.registry.js';
 import { INFERENCE_OPTIONS } from '../inference.constants.js';
-import type { ResolvedInferenceOptions } from '../options/resolved-options.interface.js';
 import { costOfCall } from '../pricing/call-cost.js';
 import {
   AnswerCollector,
@@ -24,6 +23,7 @@ import {
   type Answer,
 } from './answer-quality.js';
 import { outcomeOf } from './call-outcome.js';
+import type { CanaryModuleOptions } from './canary-options.js';
 import { CanaryRollout } from './canary.rollout.js';
 import type { ShadowMetrics, ShadowSkip } from './shadow-metrics.js';
 
@@ -77,7 +77,7 @@ export class ShadowMirror implements OnApplicationShutdown {
   #spentThisHour = 0;
 
   constructor(
-    @Inject(INFERENCE_OPTIONS) private readonly options: ResolvedInferenceOptions,
+    @Inject(INFERENCE_OPTIONS) private readonly options: CanaryModuleOptions,
     private readonly providers: ProviderRegistry,
     private readonly rollout: CanaryRollout,
   ) {}

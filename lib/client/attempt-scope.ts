@@ -85,3 +85,13 @@ export class AttemptScope extends EventEmitter {
     this.waitingSince = undefined;
   }
 }
+
+/** The mutable state of one attempt, read by the failure classifier. */
+export interface Attempt {
+  number: number;
+  phase: 'headers' | 'body';
+  scope: AttemptScope;
+  upstreamRequestId?: string;
+  /** The provider's `x-ratelimit-*` headers on its answer, when it sent any. */
+  rateLimit?: Record<string, string>;
+}

@@ -1,4 +1,4 @@
-import type { TimeoutOptions } from '../options/index.js';
+import type { TimeoutOptions } from './provider-options.js';
 import { AttemptScope } from './attempt-scope.js';
 import type { CancelSource } from './cancel-source.js';
 import type { Clock } from './clock.js';

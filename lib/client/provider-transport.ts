@@ -1,18 +1,18 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { InferenceError } from '../errors/index.js';
-import { OWNED_HEADERS } from '../options/header-rules.js';
-import type {
-  CallTimeoutOptions,
-  ResolvedProviderOptions,
-  TimeoutOptions,
-} from '../options/index.js';
+import type { Attempt } from './attempt-scope.js';
 import { CallScope } from './call-scope.js';
 import type { CancelSource } from './cancel-source.js';
 import { classifyFailure, statusFailure, type FailureContext } from './classify-failure.js';
 import type { Clock } from './clock.js';
 import { buildTimedConnector } from './connector.js';
+import { OWNED_HEADERS } from './header-rules.js';
+import type {
+  CallTimeoutOptions,
+  ResolvedProviderOptions,
+  TimeoutOptions,
+} from './provider-options.js';
 import { readBodyStart } from './response-body.js';
-import type { Attempt } from './retry-loop.js';
 import type { UpstreamCall } from './upstream-call.js';
 import { RetryPolicy } from './retry.policy.js';
 

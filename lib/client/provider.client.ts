@@ -1,4 +1,3 @@
-import type { CallTimeoutOptions, ResolvedProviderOptions } from '../options/index.js';
 import type { InferenceError } from '../errors/index.js';
 import { CallScope } from './call-scope.js';
 import type { CancelSource } from './cancel-source.js';
@@ -7,6 +6,7 @@ import type { EmbeddingRequest, EmbeddingResponse } from './embedding.types.js';
 import type { Clock } from './clock.js';
 import { openStreamAttempt, streamBody, type OpenStream } from './completion-stream.js';
 import { ProviderHealth } from './provider-health.js';
+import type { CallTimeoutOptions, ResolvedProviderOptions } from './provider-options.js';
 import { ProviderTransport, type Endpoint } from './provider-transport.js';
 import { readBody } from './response-body.js';
 import { withRetries, type Attempt } from './retry-loop.js';

@@ -1,17 +1,10 @@
 import type { InferenceError } from '../errors/index.js';
-import type { AttemptScope } from './attempt-scope.js';
+import type { Attempt } from './attempt-scope.js';
 import type { ProviderTransport } from './provider-transport.js';
 import type { UpstreamCall } from './upstream-call.js';
 
-/** The mutable state of one attempt, read by the failure classifier. */
-export interface Attempt {
-  number: number;
-  phase: 'headers' | 'body';
-  scope: AttemptScope;
-  upstreamRequestId?: string;
-  /** The provider's `x-ratelimit-*` headers on its answer, when it sent any. */
-  rateLimit?: Record<string, string>;
-}
+/** Defined with the attempt's scope (`attempt-scope.ts`); named here too, for `withRetries`' callers. */
+export type { Attempt };
 
 /**
  * Runs attempts of `call` until one succeeds, its policy gives up, or the call is stopped: a

@@ -1,5 +1,5 @@
 import type { InferenceError } from '../errors/index.js';
-import type { RetryOptions } from '../options/index.js';
+import type { RetryOptions } from './provider-options.js';
 
 /** Timeouts after the request was sent: the provider may still be generating (and billing) it. */
 const GENERATING_TIMEOUTS: ReadonlySet<string> = new Set(['headers', 'first-chunk', 'idle']);

@@ -35,3 +35,10 @@ export class HttpRequestContext implements InferenceRequestContext {
     return this.#ownSignal ? this.#signal : this.inflight;
   }
 }
+
+/** What a call made under `context` listens to for its cancellation. */
+export function cancelSourceOf(
+  context: InferenceRequestContext | undefined,
+): CancelSource | undefined {
+  return context instanceof HttpRequestContext ? context.cancelSource : context?.signal;
+}

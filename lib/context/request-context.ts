@@ -1,7 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { CancelSource } from '../client/cancel-source.js';
-import { HttpRequestContext } from './http-request-context.js';
 import type { InflightRequest } from '../lifecycle/inflight-request.js';
 import type { ModelSelection } from '../model/model-selection.js';
 
@@ -33,11 +31,4 @@ export function currentRequestContext(): InferenceRequestContext | undefined {
 /** Runs `fn` with `context` as the current request context, across every `await` inside it. */
 export function runWithRequestContext<T>(context: InferenceRequestContext, fn: () => T): T {
   return storage.run(context, fn);
-}
-
-/** What a call made under `context` listens to for its cancellation. */
-export function cancelSourceOf(
-  context: InferenceRequestContext | undefined,
-): CancelSource | undefined {
-  return context instanceof HttpRequestContext ? context.cancelSource : context?.signal;
 }

@@ -5,7 +5,7 @@ import { ProviderRegistry } from '../client/provider.registry.js';
 import { INFERENCE_OPTIONS } from '../inference.constants.js';
 import { InflightRegistry } from '../lifecycle/inflight.registry.js';
 import { ShutdownCoordinator } from '../lifecycle/shutdown.coordinator.js';
-import type { ResolvedInferenceOptions } from '../options/resolved-options.interface.js';
+import type { HealthModuleOptions } from './health-options.js';
 
 /** Default bound of a provider probe, in milliseconds. */
 const PROBE_TIMEOUT_MS = 3_000;
@@ -50,7 +50,7 @@ export class InferenceHealthIndicator implements OnApplicationShutdown {
     private readonly shutdown: ShutdownCoordinator,
     private readonly inflight: InflightRegistry,
     private readonly providers: ProviderRegistry,
-    @Inject(INFERENCE_OPTIONS) private readonly options: ResolvedInferenceOptions,
+    @Inject(INFERENCE_OPTIONS) private readonly options: HealthModuleOptions,
   ) {}
 
   readiness<const Key extends string = 'inference'>(

@@ -1,8 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Clock } from '../client/clock.js';
-import type { ShutdownOptions } from '../options/index.js';
 import type { InflightRegistry } from './inflight.registry.js';
 import { OpenConnections } from './open-connections.js';
+import type { ShutdownOptions } from './shutdown-options.js';
 import { answerShuttingDown } from './shutting-down.response.js';
 import { stopListening } from './stop-listening.js';
 

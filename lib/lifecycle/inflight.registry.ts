@@ -3,10 +3,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TrackCall } from '../client/call-tracking.js';
 import { InferenceShutdownError } from '../errors/index.js';
 import { INFERENCE_LOGGER_CONTEXT, INFERENCE_OPTIONS } from '../inference.constants.js';
-import type { ResolvedInferenceOptions } from '../options/index.js';
 import type { Clock } from '../client/clock.js';
 import { DrainBudgetWatch } from './drain-budget.watch.js';
 import { InflightCall, InflightRequest, type InflightSnapshot } from './inflight-request.js';
+import type { LifecycleOptions } from './shutdown-options.js';
 
 /** Lifetime counts, for the shutdown summary and for metrics. */
 export interface InflightFigures {
@@ -38,7 +38,7 @@ export class InflightRegistry {
   #accepting = true;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(@Inject(INFERENCE_OPTIONS) options: ResolvedInferenceOptions) {
+  constructor(@Inject(INFERENCE_OPTIONS) options: LifecycleOptions) {
     this.#clock = options.clock;
     this.#retryAfterMs = options.shutdown.retryAfterMs;
     this.#watch = new DrainBudgetWatch(

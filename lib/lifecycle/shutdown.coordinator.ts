@@ -10,10 +10,10 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'node:http';
 import type { Clock } from '../client/clock.js';
 import { INFERENCE_LOGGER_CONTEXT, INFERENCE_OPTIONS } from '../inference.constants.js';
-import type { ResolvedInferenceOptions, ShutdownOptions } from '../options/index.js';
 import { HttpServerGate } from './http-server.gate.js';
 import { InflightRegistry } from './inflight.registry.js';
 import type { ShutdownEvent, ShutdownPhase, ShutdownSummary } from './shutdown-events.js';
+import type { LifecycleOptions, ShutdownOptions } from './shutdown-options.js';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
@@ -70,7 +70,7 @@ export class ShutdownCoordinator
   constructor(
     private readonly registry: InflightRegistry,
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(INFERENCE_OPTIONS) options: ResolvedInferenceOptions,
+    @Inject(INFERENCE_OPTIONS) options: LifecycleOptions,
   ) {
     this.#options = options.shutdown;
     this.#clock = options.clock;

@@ -1,12 +1,11 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { INFERENCE_OPTIONS } from '../inference.constants.js';
-import { CALL_TIMEOUT_FIELDS } from '../options/option.defaults.js';
+import { CALL_TIMEOUT_FIELDS } from '../client/provider-options.js';
 import { InferenceOptionsError } from '../options/inference-options.error.js';
 import { callBudgetProblem } from '../options/option-checks.js';
-import type { ResolvedInferenceOptions } from '../options/resolved-options.interface.js';
 import { InferenceModel } from './inference-model.decorator.js';
-import { ModelCatalog } from './model-catalog.js';
+import { ModelCatalog, type ModelCatalogOptions } from './model-catalog.js';
 import type { ModelSelection } from './model-selection.js';
 
 /**
@@ -21,7 +20,7 @@ export class InferenceModelValidator implements OnModuleInit {
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
     private readonly catalog: ModelCatalog,
-    @Inject(INFERENCE_OPTIONS) private readonly options: ResolvedInferenceOptions,
+    @Inject(INFERENCE_OPTIONS) private readonly options: Pick<ModelCatalogOptions, 'providers'>,
   ) {}
 
   onModuleInit(): void {

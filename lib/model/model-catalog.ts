@@ -1,4 +1,13 @@
-import type { ResolvedInferenceOptions } from '../options/resolved-options.interface.js';
+import type { ResolvedProviderOptions } from '../client/provider-options.js';
+
+/** What the catalog reads of the module's resolved options. */
+export interface ModelCatalogOptions {
+  /** Logical model → provider → the provider's model name. */
+  models: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  providers: ReadonlyMap<string, ResolvedProviderOptions>;
+  /** Groups of concrete names that are the same model on different providers: provider → name. */
+  equivalentModels?: readonly ReadonlyMap<string, string>[];
+}
 
 /** A model callers may name, and the providers that serve it. */
 export interface CatalogModel {
@@ -28,10 +37,7 @@ export class ModelCatalog {
   readonly #list: readonly Readonly<CatalogModel>[];
   readonly #byId: ReadonlyMap<string, Readonly<CatalogModel>>;
 
-  constructor(
-    options: Pick<ResolvedInferenceOptions, 'models' | 'providers'> &
-      Partial<Pick<ResolvedInferenceOptions, 'equivalentModels'>>,
-  ) {
+  constructor(options: ModelCatalogOptions) {
     this.#logical = options.models;
     const own = (provider: string, name: string) => {
       let names = this.#own.get(provider);
@@ -112,7 +118,7 @@ export class ModelCatalog {
 }
 
 function listModels(
-  options: Pick<ResolvedInferenceOptions, 'models' | 'providers'>,
+  options: Pick<ModelCatalogOptions, 'models' | 'providers'>,
 ): Readonly<CatalogModel>[] {
   const logical = [...options.models].map(([id, mapping]) =>
     Object.freeze({

@@ -1,4 +1,4 @@
-import type { CallTimeoutOptions } from '../options/inference-options.interface.js';
+import type { CallTimeoutOptions } from '../client/provider-options.js';
 
 /** What a route asks of its calls, through `@InferenceModel(...)`. */
 export interface ModelSelection {

@@ -24,4 +24,4 @@ export type {
 export { InferenceOptionsError } from './inference-options.error.js';
 export { CALL_TIMEOUT_FIELDS } from './option.defaults.js';
 export { resolveInferenceOptions } from './resolve-options.js';
-export { Secret } from './secret.js';
+export { Secret } from '../client/secret.js';

@@ -1,4 +1,4 @@
-import { headerProblem } from './header-rules.js';
+import { headerProblem } from '../client/header-rules.js';
 import { MAX_DURATION_MS } from './option.defaults.js';
 import { OptionMessages as M } from './option.messages.js';
 

@@ -31,8 +31,7 @@ export const DEFAULT_POOL: Readonly<PoolOptions> = {
   keepAliveTimeoutMs: 4_000,
 };
 
-/** The budgets a single call may override; `connectMs` belongs to the provider's connection pool. */
-export const CALL_TIMEOUT_FIELDS = ['headersMs', 'firstChunkMs', 'idleMs', 'totalMs'] as const;
+export { CALL_TIMEOUT_FIELDS } from '../client/provider-options.js';
 
 /**
  * The bound on every duration option (provider, shutdown, canary, route and call budgets). Node

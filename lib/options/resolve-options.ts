@@ -25,8 +25,8 @@ import type {
   ResolvedInferenceOptions,
   ResolvedProviderOptions,
 } from './resolved-options.interface.js';
-import { OWNED_HEADERS, SECRET_HEADERS } from './header-rules.js';
-import { Secret } from './secret.js';
+import { OWNED_HEADERS, SECRET_HEADERS } from '../client/header-rules.js';
+import { Secret } from '../client/secret.js';
 import {
   boundedInteger,
   checkKeys,

@@ -1,4 +1,10 @@
-import type { ModelPrice } from '../options/inference-options.interface.js';
+/** A model's price in US dollars per million tokens. */
+export interface ModelPrice {
+  input: number;
+  /** Prompt tokens served from the provider's cache. Default: the input price. */
+  cachedInput?: number;
+  output: number;
+}
 
 /** A call's cost in US dollars. */
 export interface CallCost {

@@ -18,8 +18,8 @@ import { INFERENCE_OPTIONS } from '../inference.constants.js';
 import { InflightRegistry } from '../lifecycle/inflight.registry.js';
 import { ShutdownCoordinator } from '../lifecycle/shutdown.coordinator.js';
 import { ModelCatalog } from '../model/model-catalog.js';
-import type { ResolvedInferenceOptions } from '../options/resolved-options.interface.js';
 import { createCallInstruments, type CallInstruments } from './call-instruments.js';
+import type { TelemetryModuleOptions } from './telemetry-options.js';
 import {
   callAttributes,
   CallTelemetry,
@@ -78,7 +78,7 @@ export class InferenceTelemetry implements OnModuleDestroy {
   readonly #attributeSets = new Map<string, CallAttributes>();
 
   constructor(
-    @Inject(INFERENCE_OPTIONS) options: ResolvedInferenceOptions,
+    @Inject(INFERENCE_OPTIONS) options: TelemetryModuleOptions,
     private readonly catalog: ModelCatalog,
     private readonly inflight: InflightRegistry,
     private readonly rollout: CanaryRollout,

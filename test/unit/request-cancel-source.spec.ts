@@ -1,8 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { CallScope } from '../../lib/client/call-scope.js';
-import { HttpRequestContext } from '../../lib/context/http-request-context.js';
-import { cancelSourceOf } from '../../lib/context/request-context.js';
+import { HttpRequestContext, cancelSourceOf } from '../../lib/context/http-request-context.js';
 import { InflightRequest } from '../../lib/lifecycle/inflight-request.js';
 import { ManualClock } from '../support/manual-clock.js';
 
