@@ -10,7 +10,9 @@ import { rolloutStoreFrom } from './rollout-store.js';
  * (default 5000), DRAIN_TIMEOUT_MS (default 30000), ABANDON_GRACE_MS (default 1000),
  * TERMINATION_GRACE_PERIOD_MS (optional: the orchestrator's grace period, to warn when the
  * drain could outlast it), KEEP_ALIVE_TIMEOUT_MS (default 4000: the HTTP server's idle
- * keep-alive timeout).
+ * keep-alive timeout). Upstream budgets, for both providers (the module's defaults when unset):
+ * UPSTREAM_TOTAL_MS (120000: a whole call, retries included), UPSTREAM_FIRST_CHUNK_MS (60000: a
+ * stream's silence before its first chunk) and UPSTREAM_IDLE_MS (30000: between two chunks).
  *
  * A rollout from `legacy` to `next` starts at boot (ROLLOUT_AUTOSTART=false turns that off),
  * sticky per `x-user-id`: ROLLOUT_PHASES (`1:15m,5:30m,25:1h,50:2h,100` by default),
@@ -31,6 +33,7 @@ export const inferenceConfig = registerAs(
         baseUrl: process.env.INFERENCE_BASE_URL ?? '',
         apiKey: process.env.INFERENCE_API_KEY ?? '',
         defaultModel: stableModel(),
+        timeouts: upstreamTimeouts(),
         // Example prices, US dollars per million tokens.
         prices: {
           'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8 },
@@ -42,6 +45,7 @@ export const inferenceConfig = registerAs(
         baseUrl: process.env.CANARY_BASE_URL ?? '',
         apiKey: process.env.CANARY_API_KEY ?? '',
         defaultModel: canaryModel(),
+        timeouts: upstreamTimeouts(),
         prices: {
           'deepseek-v3.2': { input: 0.28, cachedInput: 0.028, output: 0.42 },
           'bge-m3': { input: 0.01, output: 0 },
@@ -83,6 +87,15 @@ export const inferenceConfig = registerAs(
     },
   }),
 );
+
+/** The upstream time budgets the environment sets, for both providers. */
+function upstreamTimeouts(): { totalMs?: number; firstChunkMs?: number; idleMs?: number } {
+  return {
+    totalMs: optionalInteger('UPSTREAM_TOTAL_MS'),
+    firstChunkMs: optionalInteger('UPSTREAM_FIRST_CHUNK_MS'),
+    idleMs: optionalInteger('UPSTREAM_IDLE_MS'),
+  };
+}
 
 function stableModel(): string {
   return process.env.INFERENCE_MODEL || 'gpt-4.1';

@@ -75,6 +75,14 @@ export class AttemptScope extends EventEmitter {
   /** The upstream made progress (body bytes, a stream event): the wait is over. */
   received(): void {
     this.waitingSince = undefined;
+  }
+
+  /**
+   * A stream's first chunk with content arrived: its first-chunk budget is met, and the idle
+   * budget applies from now on. A chunk with nothing but the assistant's role, which many servers
+   * send at once before a reasoning model's silence, does not end the first-chunk budget.
+   */
+  answered(): void {
     this.firstChunkDue = undefined;
   }
 

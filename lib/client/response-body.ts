@@ -7,6 +7,8 @@ type Body = Dispatcher.ResponseData['body'];
 export interface BodyWatch {
   waiting(): void;
   received(): void;
+  /** A stream's first chunk with content arrived (see `AttemptScope.answered`). */
+  answered?(): void;
 }
 
 /**

@@ -22,6 +22,8 @@ export class SseChunkReader {
   #events: EventSourceMessage[] = [];
   #next = 0;
   #done = false;
+  /** Whether a chunk with content was read (see `carriesContent`). */
+  #answered = false;
   /**
    * The `data` text of the chunk `take()` returned last, as the provider sent it: a relay forwards
    * it instead of serialising the chunk again. Undefined when it spans several `data:` lines
@@ -63,7 +65,12 @@ export class SseChunkReader {
   take(): ChatCompletionChunk | undefined | null {
     while (this.#next < this.#events.length) {
       const chunk = this.#parse(this.#events[this.#next++]!);
-      if (chunk !== null) return chunk;
+      if (chunk === null) continue;
+      if (!this.#answered && chunk !== undefined && carriesContent(chunk)) {
+        this.#answered = true;
+        this.watch.answered?.();
+      }
+      return chunk;
     }
     return this.#done ? undefined : null;
   }
@@ -138,4 +145,22 @@ export class SseChunkReader {
     this.text = data.includes('\n') ? undefined : data;
     return parsed as ChatCompletionChunk;
   }
+}
+
+/**
+ * Whether a chunk carries some of the answer: a delta with anything but the role (content, tool
+ * calls, reasoning, a refusal), a finish reason, or usage. The first such chunk ends a stream's
+ * first-chunk budget.
+ */
+function carriesContent(chunk: ChatCompletionChunk): boolean {
+  if (chunk.usage) return true;
+  for (const choice of chunk.choices) {
+    if (choice.finish_reason) return true;
+    const delta = choice.delta as Record<string, unknown> | undefined;
+    for (const key in delta) {
+      const value = delta[key];
+      if (key !== 'role' && value !== null && value !== undefined && value !== '') return true;
+    }
+  }
+  return false;
 }

@@ -102,6 +102,31 @@ describe('the call path against upstreams that behave like real ones', () => {
     expect(result.inference.timeToHeadersMs).toBeGreaterThanOrEqual(650);
   });
 
+  it('gives a reasoning model that sends its role, then thinks, the first-chunk budget, not the idle one', async () => {
+    const role = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`;
+    upstream.handler = async (_request, response) => {
+      startSse(response);
+      response.write(role);
+      await sleep(500); // silent: longer than idleMs (300), shorter than firstChunkMs
+      response.write(chunkEvent('thought through'));
+      response.end('data: [DONE]\n\n');
+    };
+    const chunks = await collect(s.service.stream(hello, { timeouts: { firstChunkMs: 2_000 } }));
+    expect(textOf(chunks)).toBe('thought through');
+    // The silence after the role chunk is still bounded: by the first-chunk budget.
+    upstream.handler = (_request, response) => {
+      startSse(response);
+      response.write(role);
+    };
+    const started = performance.now();
+    const error = await failure(
+      collect(s.service.stream(hello, { timeouts: { firstChunkMs: 600 } })),
+    );
+    expect(error).toBeInstanceOf(InferenceTimeoutError);
+    expect(error.phase).toBe('first-chunk');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(550);
+  });
+
   it('cuts a stream whose upstream sends only comments at the first-chunk budget, once', async () => {
     upstream.handler = (_request, response) => {
       startSse(response);

@@ -100,17 +100,31 @@ describe('the first-chunk budget (streams)', () => {
     expect(attempt.timedOut).toBe('first-chunk');
   });
 
-  it('ends at the first event; then idleMs runs between events', () => {
+  it('ends at the first chunk with content; then idleMs runs between events', () => {
     const { clock, attempt } = setup({ headersMs: 0 });
     attempt.armHeaders(true);
     attempt.waiting();
     clock.advance(70);
     attempt.received(); // the first chunk
+    attempt.answered(); // and it carried content
     attempt.waiting();
     clock.advance(99);
     expect(attempt.aborted).toBe(false);
     clock.advance(1);
     expect(attempt.timedOut).toBe('idle');
+  });
+
+  it('goes on after an event without content (a role chunk): idleMs does not apply yet', () => {
+    const { clock, attempt } = setup({ headersMs: 0 });
+    attempt.armHeaders(true);
+    attempt.waiting();
+    clock.advance(10);
+    attempt.received(); // the assistant's role, and nothing else
+    attempt.waiting();
+    clock.advance(69); // past nothing yet: first chunk due at 80, idle would be at 110
+    expect(attempt.aborted).toBe(false);
+    clock.advance(1);
+    expect(attempt.timedOut).toBe('first-chunk');
   });
 });
 
