@@ -6,6 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { setUnrefTimeout, timeoutSignal } from '../client/clock.js';
 import { ProviderRegistry } from '../client/provider.registry.js';
 import { INFERENCE_OPTIONS } from '../inference.constants.js';
 import { faultOf, type CallerBudgets } from '../errors/index.js';
@@ -121,7 +122,8 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
         feedback: canary.feedback,
       };
       this.#fastFail = canary.fastFail && new FastFailWindow(canary.fastFail);
-      this.#webhook = canary.webhook && new RolloutWebhook(canary.webhook, this.#logger);
+      this.#webhook =
+        canary.webhook && new RolloutWebhook(canary.webhook, this.#logger, options.clock);
     }
   }
 
@@ -307,13 +309,16 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
     const bound = this.#options?.syncIntervalMs ?? 0;
     let timer: unknown;
     const timedOut = new Promise<void>((resolve) => {
-      timer = clock.setTimeout(() => {
-        this.#logger.warn(
-          `Rollout sync is taking longer than ${bound} ms; it is not started again until it ends`,
-        );
-        resolve();
-      }, bound);
-      (timer as { unref?: () => void } | undefined)?.unref?.();
+      timer = setUnrefTimeout(
+        clock,
+        () => {
+          this.#logger.warn(
+            `Rollout sync is taking longer than ${bound} ms; it is not started again until it ends`,
+          );
+          resolve();
+        },
+        bound,
+      );
     });
     await Promise.race([round, timedOut]).finally(() => clock.clearTimeout(timer));
   }
@@ -444,10 +449,10 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
 
   async #probe(now: number): Promise<void> {
     const client = this.providers.get(this.#options!.canary, 'rollout-probe');
-    const timeout = AbortSignal.timeout(Math.min(this.#options!.intervalMs, 10_000));
+    const timeout = timeoutSignal(this.options.clock, Math.min(this.#options!.intervalMs, 10_000));
     let change: RolloutChange | undefined;
     try {
-      await client.probe(timeout);
+      await client.probe(timeout.signal);
       change = this.#machine!.probed(this.#state, true, 'ok', now);
     } catch (error) {
       change = this.#machine!.probed(
@@ -456,6 +461,8 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
         error instanceof Error ? error.message : 'failed',
         now,
       );
+    } finally {
+      timeout.clear();
     }
     if (change) await this.#commit(change, this.#leaseToken);
   }
@@ -610,10 +617,11 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
 
   #schedule(): void {
     if (this.#stopped) return;
-    this.#timer = this.options.clock.setTimeout(() => {
-      void this.tick().finally(() => this.#schedule());
-    }, this.#options!.syncIntervalMs);
-    (this.#timer as { unref?: () => void } | undefined)?.unref?.();
+    this.#timer = setUnrefTimeout(
+      this.options.clock,
+      () => void this.tick().finally(() => this.#schedule()),
+      this.#options!.syncIntervalMs,
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { sleep, timeoutSignal, type Clock } from '../client/clock.js';
 import type { ResolvedCanaryOptions } from './canary-options.js';
 import type { RolloutEvent } from './rollout-events.js';
 
@@ -12,7 +12,7 @@ const BACKOFF_MS = 250;
  * Posts rollout events to a webhook, one at a time and in order, off the request path: a slow
  * or failing endpoint never delays a call. Each attempt is bounded by `timeoutMs`; failures are
  * retried `retries` times with backoff, then logged and dropped. `close()` gives queued events
- * one attempt's time, then stops every delivery and timer.
+ * one attempt's time, then stops every delivery and timer. Its timers run on the module's clock.
  */
 export class RolloutWebhook {
   readonly #queue: RolloutEvent[] = [];
@@ -26,6 +26,7 @@ export class RolloutWebhook {
   constructor(
     private readonly options: NonNullable<ResolvedCanaryOptions['webhook']>,
     private readonly logger: LoggerService,
+    private readonly clock: Clock,
   ) {}
 
   send(event: RolloutEvent): void {
@@ -45,12 +46,14 @@ export class RolloutWebhook {
     this.#closed = true;
     this.#closing.abort();
     if (this.#sending) {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: unknown;
       await Promise.race([
         this.#sending,
-        new Promise((resolve) => (timer = setTimeout(resolve, this.options.timeoutMs))),
+        new Promise<void>(
+          (resolve) => (timer = this.clock.setTimeout(resolve, this.options.timeoutMs)),
+        ),
       ]);
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
     }
     this.#stop.abort();
     await this.#sending;
@@ -73,21 +76,25 @@ export class RolloutWebhook {
     const stop = this.#stop.signal;
     let lastError = '';
     for (let attempt = 0; attempt <= this.options.retries; attempt++) {
+      let timeout: ReturnType<typeof timeoutSignal> | undefined;
       try {
         if (attempt > 0) {
-          await sleep(BACKOFF_MS * 2 ** (attempt - 1), undefined, { signal: this.#closing.signal });
+          await sleep(this.clock, BACKOFF_MS * 2 ** (attempt - 1), this.#closing.signal);
         }
+        timeout = timeoutSignal(this.clock, this.options.timeoutMs);
         const response = await request(this.options.url, {
           method: 'POST',
           headers: { ...this.options.headers, 'content-type': 'application/json' },
           body,
-          signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), stop]),
+          signal: AbortSignal.any([timeout.signal, stop]),
         });
         await response.body.dump();
         if (response.statusCode < 300) return;
         lastError = `status ${response.statusCode}`;
       } catch (error) {
         lastError = error instanceof Error ? error.name : 'error';
+      } finally {
+        timeout?.clear();
       }
       // Once closing, an event gets no retry: close() is bounded by one attempt.
       if (this.#closed || stop.aborted) break;

@@ -4,6 +4,7 @@ import type {
   ChatCompletionRequest,
   CompletionUsage,
 } from '../client/chat.types.js';
+import { timeoutSignal } from '../client/clock.js';
 import { withoutUsage } from '../client/completion-stream.js';
 import {
   usageOf,
@@ -214,7 +215,8 @@ export class ShadowMirror implements OnApplicationShutdown {
     const settings = this.options.canary!.shadow;
     if (!settings.compare || this.#comparing >= settings.compareConcurrency) return;
     this.#comparing++;
-    const signal = AbortSignal.timeout(settings.compareTimeoutMs);
+    const timeout = timeoutSignal(this.options.clock, settings.compareTimeoutMs);
+    const signal = timeout.signal;
     try {
       const timedOut = new Promise<never>((_, reject) =>
         signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
@@ -228,6 +230,7 @@ export class ShadowMirror implements OnApplicationShutdown {
     } catch {
       shadow.recordComparison(undefined);
     } finally {
+      timeout.clear();
       this.#comparing--;
     }
   }

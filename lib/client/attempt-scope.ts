@@ -25,7 +25,8 @@ export class AttemptScope extends EventEmitter {
   #timedOut: AttemptTimeout | undefined;
 
   constructor(
-    private readonly clock: Clock,
+    /** The call's clock; it also times what is read of a body after the call (`BodyWatch`). */
+    readonly clock: Clock,
     private readonly budgets: { headersMs: number; firstChunkMs: number },
   ) {
     super();

@@ -56,14 +56,14 @@ export class ProviderRegistry implements OnApplicationShutdown {
   }
 
   async #close(client: ProviderClient): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: unknown;
     const closed = await Promise.race([
       client.close().then(() => true),
       new Promise<false>((resolve) => {
-        timer = setTimeout(resolve, this.#closeBoundMs, false);
+        timer = this.clock.setTimeout(() => resolve(false), this.#closeBoundMs);
       }),
     ]);
-    clearTimeout(timer);
+    this.clock.clearTimeout(timer);
     if (!closed) await client.destroy();
   }
 }

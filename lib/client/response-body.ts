@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { setUnrefTimeout, systemClock, type Clock } from './clock.js';
 import { UpstreamFault } from './upstream-fault.js';
 
 type Body = Dispatcher.ResponseData['body'];
@@ -9,6 +10,8 @@ export interface BodyWatch {
   received(): void;
   /** A stream's first chunk with content arrived (see `AttemptScope.answered`). */
   answered?(): void;
+  /** The clock that times a discard (see `DISCARD_BOUNDS`); the system clock when absent. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -50,7 +53,7 @@ function collect(
         } else {
           resolve(text(parts));
         }
-        discardRest(body, part.length - (limit - size));
+        discardRest(body, part.length - (limit - size), watch.clock ?? systemClock);
         return;
       }
       size += part.length;
@@ -86,12 +89,11 @@ function text(parts: Buffer[]): string {
  * Reads the rest of a body without keeping it, so a socket that is otherwise reusable goes back
  * to the pool; destroys the body instead when it runs past `DISCARD_BOUNDS`. Never throws.
  */
-function discardRest(body: Body, alreadyDiscarded: number): void {
+function discardRest(body: Body, alreadyDiscarded: number, clock: Clock): void {
   if (body.readableEnded || body.destroyed) return;
   let size = alreadyDiscarded;
-  const timer = setTimeout(() => body.destroy(), DISCARD_BOUNDS.maxMs);
-  timer.unref();
-  const done = () => clearTimeout(timer);
+  const timer = setUnrefTimeout(clock, () => body.destroy(), DISCARD_BOUNDS.maxMs);
+  const done = () => clock.clearTimeout(timer);
   body.on('error', done);
   body.once('end', done);
   body.once('close', done);

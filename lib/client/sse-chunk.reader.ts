@@ -1,5 +1,6 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import type { ChatCompletionChunk } from './chat.types.js';
+import { setUnrefTimeout, systemClock } from './clock.js';
 import { DISCARD_BOUNDS, type BodyWatch } from './response-body.js';
 import { SseDecoder } from './sse.decoder.js';
 import { upstreamErrorOf } from './upstream-error.js';
@@ -94,8 +95,8 @@ export class SseChunkReader {
    * already: nothing here can fail it.
    */
   release(): void {
-    const timer = setTimeout(this.destroy, DISCARD_BOUNDS.maxMs);
-    timer.unref();
+    const clock = this.watch.clock ?? systemClock;
+    const timer = setUnrefTimeout(clock, this.destroy, DISCARD_BOUNDS.maxMs);
     void (async () => {
       let size = 0;
       for (;;) {
@@ -106,7 +107,7 @@ export class SseChunkReader {
       }
     })()
       .catch(() => undefined)
-      .finally(() => clearTimeout(timer));
+      .finally(() => clock.clearTimeout(timer));
   }
 
   /** A chunk; undefined for `[DONE]`; null for an event to skip. */

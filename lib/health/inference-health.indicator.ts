@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { setUnrefTimeout, timeoutSignal } from '../client/clock.js';
 import type { ProviderClient } from '../client/provider.client.js';
 import { ProviderRegistry } from '../client/provider.registry.js';
 import { INFERENCE_OPTIONS } from '../inference.constants.js';
@@ -93,8 +94,9 @@ export class InferenceHealthIndicator implements OnApplicationShutdown {
     const name = options.provider ?? this.providers.defaultProvider;
     const client = this.providers.clients.find((candidate) => candidate.name === name);
     if (!client) return indicator.down({ reason: `no provider is named "${name}"` });
+    const clock = this.options.clock;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? PROBE_TIMEOUT_MS);
+    const timer = clock.setTimeout(() => controller.abort(), options.timeoutMs ?? PROBE_TIMEOUT_MS);
     try {
       const { latencyMs } = await client.probe(controller.signal);
       return indicator.up({ provider: name, latencyMs });
@@ -109,7 +111,7 @@ export class InferenceHealthIndicator implements OnApplicationShutdown {
             : 'failed',
       });
     } finally {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
     }
   }
 
@@ -132,13 +134,20 @@ export class InferenceHealthIndicator implements OnApplicationShutdown {
         this.#recovering.delete(client.name);
         return;
       }
-      const timer = clock.setTimeout(() => {
-        client
-          .probe(AbortSignal.timeout(Math.min(PROBE_TIMEOUT_MS, intervalMs)))
-          .catch(() => undefined) // the client's health counts the failure
-          .finally(next);
-      }, intervalMs);
-      (timer as { unref?: () => void } | undefined)?.unref?.();
+      const timer = setUnrefTimeout(
+        clock,
+        () => {
+          const timeout = timeoutSignal(clock, Math.min(PROBE_TIMEOUT_MS, intervalMs));
+          client
+            .probe(timeout.signal)
+            .catch(() => undefined) // the client's health counts the failure
+            .finally(() => {
+              timeout.clear();
+              next();
+            });
+        },
+        intervalMs,
+      );
       this.#recovering.set(client.name, timer);
     };
     next();

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { catchError, endWith, map, Observable, of } from 'rxjs';
 import type { ChatCompletionChunk } from '../client/chat.types.js';
+import { setUnrefTimeout, systemClock, type Clock } from '../client/clock.js';
 import { batchesOf, InferenceStream, type StreamBatch } from '../client/inference.stream.js';
 import { InferenceError } from '../errors/inference.error.js';
 import {
@@ -27,6 +28,11 @@ export interface SseResponseOptions {
   commitAfterMs?: number;
   /** How errors are shown (see `InferenceErrorOptions`). */
   errors?: InferenceErrorOptions;
+  /**
+   * Times `heartbeatMs` and `commitAfterMs`, for tests (such as the module's `clock` option).
+   * Default: the system clock.
+   */
+  clock?: Clock;
 }
 
 const SSE_HEADERS = {
@@ -59,40 +65,42 @@ export async function sendSse(
   const iterator = batchesOf(chunks) ?? oneByOne(chunks);
   const onClose = () => void iterator.return?.().catch(() => undefined);
   response.once('close', onClose);
-  let heartbeat: NodeJS.Timeout | undefined;
+  const clock = options.clock ?? systemClock;
+  const heartbeatMs = options.heartbeatMs;
+  let heartbeat: unknown;
   let lastWrite = 0;
+  // Every `heartbeatMs`, as an interval would, on a timer that never holds the process open.
+  const beat = () => {
+    if (clock.now() - lastWrite >= heartbeatMs! && !response.writableNeedDrain) {
+      response.write(': keep-alive\n\n');
+      lastWrite = clock.now();
+    }
+    heartbeat = setUnrefTimeout(clock, beat, heartbeatMs!);
+  };
   const commit = () => {
     if (response.headersSent) return;
     if ('raw' in target) target.hijack(); // Fastify: the handler takes over the raw response
     response.writeHead(200, SSE_HEADERS);
     response.flushHeaders();
-    lastWrite = Date.now();
-    if (options.heartbeatMs) {
-      heartbeat = setInterval(() => {
-        if (Date.now() - lastWrite >= options.heartbeatMs! && !response.writableNeedDrain) {
-          response.write(': keep-alive\n\n');
-          lastWrite = Date.now();
-        }
-      }, options.heartbeatMs);
-      heartbeat.unref();
-    }
+    lastWrite = clock.now();
+    if (heartbeatMs) heartbeat = setUnrefTimeout(clock, beat, heartbeatMs);
   };
   const send = (text: string): Promise<void> | undefined => {
-    lastWrite = Date.now();
+    lastWrite = clock.now();
     return write(response, text);
   };
   try {
     let next: IteratorResult<StreamBatch>;
     const first = iterator.next();
     if (options.commitAfterMs !== undefined) {
-      const early = setTimeout(commit, options.commitAfterMs);
+      const early = clock.setTimeout(commit, options.commitAfterMs);
       try {
         next = await first;
       } catch (error) {
         if (!response.headersSent) throw error; // nothing written: the filter answers
         return await endWithError(response, error, options);
       } finally {
-        clearTimeout(early);
+        clock.clearTimeout(early);
       }
     } else {
       next = await first; // throws before anything is written: the filter answers
@@ -117,7 +125,7 @@ export async function sendSse(
       await endWithError(response, error, options);
     }
   } finally {
-    clearInterval(heartbeat);
+    if (heartbeat !== undefined) clock.clearTimeout(heartbeat);
     response.off('close', onClose);
   }
 }

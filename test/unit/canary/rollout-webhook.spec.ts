@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../../lib/client/clock.js';
 import type { RolloutEvent } from '../../../lib/index.js';
 import { RolloutWebhook } from '../../../lib/canary/rollout.webhook.js';
 import { CapturingLogger } from '../../support/inference-harness.js';
@@ -36,7 +37,11 @@ describe('rollout webhook close()', () => {
   it('stops retrying and releases its backoff timer at once', async () => {
     const { url, received } = await endpoint(503);
     const logger = new CapturingLogger();
-    const webhook = new RolloutWebhook({ url, timeoutMs: 200, retries: 3, headers: {} }, logger);
+    const webhook = new RolloutWebhook(
+      { url, timeoutMs: 200, retries: 3, headers: {} },
+      logger,
+      systemClock,
+    );
     webhook.send(event('started'));
     webhook.send(event('advanced'));
     await delay(100); // the first attempt failed: the webhook waits 250 ms before its retry
@@ -54,7 +59,11 @@ describe('rollout webhook close()', () => {
   it('gives a stuck delivery one attempt’s time, then sends nothing more', async () => {
     const { url, received } = await endpoint(0);
     const logger = new CapturingLogger();
-    const webhook = new RolloutWebhook({ url, timeoutMs: 300, retries: 3, headers: {} }, logger);
+    const webhook = new RolloutWebhook(
+      { url, timeoutMs: 300, retries: 3, headers: {} },
+      logger,
+      systemClock,
+    );
     for (const type of ['started', 'advanced', 'promoted'] as const) webhook.send(event(type));
     await delay(50);
     const startedAt = performance.now();
