@@ -12,6 +12,8 @@ import {
   type ChatCompletionChunk,
 } from '../../lib/index.js';
 import { adapters, startHttpApp, type AdapterName } from '../support/http-app.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { waitFor } from '../support/wait-for.js';
 
 const chunk = (content: string): ChatCompletionChunk => ({
   id: 'c',
@@ -28,17 +30,29 @@ const broken = () =>
     retryable: true,
   });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Lets what is already running (sockets, promises) move on, without moving a test clock. */
+const settle = () => sleep(20);
 
 async function* chunks(
   contents: string[],
-  options: { failAfter?: number; firstDelayMs?: number; fail?: () => Error } = {},
+  options: { failAfter?: number; fail?: () => Error } = {},
 ): AsyncGenerator<ChatCompletionChunk> {
-  if (options.firstDelayMs) await sleep(options.firstDelayMs);
   for (let i = 0; i < contents.length; i++) {
     if (options.failAfter === i) throw (options.fail ?? broken)();
     yield chunk(contents[i]!);
   }
   if (options.failAfter === contents.length) throw (options.fail ?? broken)();
+}
+
+/** A model silent until `speak()`: then it sends `contents` (or fails, as `chunks` does). */
+function silentModel(contents: string[], options: { failAfter?: number } = {}) {
+  let speak!: () => void;
+  const silence = new Promise<void>((resolve) => (speak = resolve));
+  async function* model(): AsyncGenerator<ChatCompletionChunk> {
+    await silence;
+    yield* chunks(contents, options);
+  }
+  return { chunks: model(), speak };
 }
 
 /** A bare Node server whose handler relays what the test gives it with `sendSse`. */
@@ -158,27 +172,40 @@ describe('sendSse', () => {
   });
 
   it('commits the headers early and keeps the connection alive while a model is silent', async () => {
+    const clock = new ManualClock();
+    const model = silentModel(['late']);
     const s = await serve((response) =>
-      sendSse(chunks(['late'], { firstDelayMs: 400 }), response, {
-        commitAfterMs: 50,
-        heartbeatMs: 60,
-      }),
+      sendSse(model.chunks, response, { commitAfterMs: 50, heartbeatMs: 60, clock }),
     );
     server = s.server;
-    const started = performance.now();
-    const response = await request(s.url);
-    expect(performance.now() - started).toBeLessThan(300); // headers long before the first chunk
+    let committed = false;
+    const responding = request(s.url).then((response) => ((committed = true), response));
+    await waitFor(() => clock.pendingTimers === 1, 'the handler to wait for the first chunk');
+    clock.advance(49);
+    await settle();
+    expect(committed).toBe(false);
+    clock.advance(1);
+    const response = await responding; // the headers, while the model is still silent
+    clock.advance(120); // two heartbeats
+    model.speak();
     const text = await response.body.text();
-    expect(text).toMatch(/^(: keep-alive\n\n)+data: /);
+    expect(text).toMatch(/^(: keep-alive\n\n){2}data: /);
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('after an early commit, a failure before the first chunk is an error event', async () => {
+    const clock = new ManualClock();
+    const model = silentModel(['a'], { failAfter: 0 });
     const s = await serve((response) =>
-      sendSse(chunks(['a'], { failAfter: 0, firstDelayMs: 150 }), response, { commitAfterMs: 20 }),
+      sendSse(model.chunks, response, { commitAfterMs: 20, clock }),
     );
     server = s.server;
-    const response = await request(s.url);
+    const responding = request(s.url);
+    await waitFor(() => clock.pendingTimers === 1, 'the handler to wait for the first chunk');
+    clock.advance(20);
+    const response = await responding; // committed before the model failed
+    model.speak();
     expect(response.statusCode).toBe(200);
     const text = await response.body.text();
     expect(JSON.parse(text.trim().slice(6))).toMatchObject({

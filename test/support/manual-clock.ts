@@ -24,6 +24,12 @@ export class ManualClock implements Clock {
     return this.#timers.size;
   }
 
+  /** When the earliest pending timer is due, if one is pending. */
+  get nextDueAt(): number | undefined {
+    const due = [...this.#timers.values()].map((timer) => timer.at);
+    return due.length > 0 ? Math.min(...due) : undefined;
+  }
+
   advance(ms: number): void {
     const until = this.#now + ms;
     for (;;) {

@@ -1,13 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../../lib/client/clock.js';
 import type { RolloutEvent } from '../../../lib/index.js';
 import { RolloutWebhook } from '../../../lib/canary/rollout.webhook.js';
 import { CapturingLogger } from '../../support/inference-harness.js';
+import { ManualClock } from '../../support/manual-clock.js';
+import { waitFor } from '../../support/wait-for.js';
 
 const event = (type: RolloutEvent['type']) => ({ type, at: 1 }) as RolloutEvent;
+
+/** Lets what is already running (sockets, promises) move on, without moving the clock. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe('rollout webhook close()', () => {
   let close: (() => Promise<void>) | undefined;
@@ -37,21 +40,24 @@ describe('rollout webhook close()', () => {
   it('stops retrying and releases its backoff timer at once', async () => {
     const { url, received } = await endpoint(503);
     const logger = new CapturingLogger();
-    const webhook = new RolloutWebhook(
-      { url, timeoutMs: 200, retries: 3, headers: {} },
-      logger,
-      systemClock,
-    );
+    const clock = new ManualClock();
+    const options = { url, timeoutMs: 200, retries: 3, headers: {} };
+    const webhook = new RolloutWebhook(options, logger, clock);
     webhook.send(event('started'));
     webhook.send(event('advanced'));
-    await delay(100); // the first attempt failed: the webhook waits 250 ms before its retry
+    // The first attempt failed: the webhook waits 250 ms on its clock before its retry (its
+    // attempt's 200 ms bound is released).
+    await waitFor(() => clock.nextDueAt === 250, 'the backoff');
     expect(received).toHaveLength(1);
-    const startedAt = performance.now();
+    expect(clock.pendingTimers).toBe(1);
+    // The clock does not move: close() cannot wait for the backoff, nor for any bound.
     await webhook.close();
-    expect(performance.now() - startedAt).toBeLessThan(100);
+    expect(clock.now()).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
     // The queued event had its one attempt, without retry; the first got no more.
     expect(received).toHaveLength(2);
-    await delay(1_000); // past every backoff it had planned: nothing more is sent
+    clock.advance(1_000); // past every backoff it had planned: nothing more is sent
+    await settle();
     expect(received).toHaveLength(2);
     expect(logger.lines.join('\n')).toMatch(/did not take the started event \(AbortError\)/);
   });
@@ -59,18 +65,23 @@ describe('rollout webhook close()', () => {
   it('gives a stuck delivery one attempt’s time, then sends nothing more', async () => {
     const { url, received } = await endpoint(0);
     const logger = new CapturingLogger();
-    const webhook = new RolloutWebhook(
-      { url, timeoutMs: 300, retries: 3, headers: {} },
-      logger,
-      systemClock,
-    );
+    const clock = new ManualClock();
+    const options = { url, timeoutMs: 300, retries: 3, headers: {} };
+    const webhook = new RolloutWebhook(options, logger, clock);
     for (const type of ['started', 'advanced', 'promoted'] as const) webhook.send(event(type));
-    await delay(50);
-    const startedAt = performance.now();
-    await webhook.close();
-    expect(performance.now() - startedAt).toBeLessThan(500);
+    await waitFor(() => received.length === 1, 'the first attempt');
+    let closed = false;
+    const closing = webhook.close().then(() => (closed = true));
+    await settle();
+    clock.advance(299);
+    await settle();
+    expect(closed).toBe(false); // one attempt's time: not a millisecond less
+    clock.advance(1);
+    await closing;
+    expect(clock.pendingTimers).toBe(0);
     const sent = received.length;
-    await delay(1_000); // the events still queued are not sent once close() returned
+    clock.advance(1_000); // the events still queued are not sent once close() returned
+    await settle();
     expect(received).toHaveLength(sent);
     expect(sent).toBeLessThan(3);
     expect(logger.lines.join('\n')).toMatch(/closed with \d event\(s\) undelivered/);
