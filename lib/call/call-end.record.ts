@@ -40,7 +40,10 @@ export interface CallEndRecord {
   readonly latencyMs: number;
   readonly timeToHeadersMs?: number;
   readonly timeToFirstChunkMs?: number;
-  /** Chunks handed to the caller (streams). */
+  /**
+   * Streams: chunks received from the provider and handed on (a consumer that stops mid-batch
+   * has not read the rest of its batch; the provider generated them, so they are billed).
+   */
   readonly chunks?: number;
   readonly usage?: CompletionUsage;
   readonly cost?: CallCost;

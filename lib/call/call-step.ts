@@ -7,6 +7,8 @@ import type { InferenceCall } from './inference-call.js';
  * - `before` runs in the steps' order when the call starts (after the call was made: its context
  *   read, options checked, route and request resolved). It may throw to refuse the call (a
  *   tenant over its limit); the call then ends with that error and no later `before` runs.
+ *   Throw an `InferenceError` to say whose fault it is; any other error counts as the request's
+ *   (`client`): no provider was involved.
  *   It may return a promise (a Redis round trip); a step that needs none should return nothing,
  *   so the call pays no promise for it.
  * - `after` runs exactly once per call that started, for every ending: success, provider error,

@@ -139,6 +139,7 @@ export class CallPipeline {
       decision,
       client,
       resolved,
+      bodyOf(operation, client, resolved, requestId),
       totalMs,
     );
   }
@@ -155,7 +156,7 @@ export class CallPipeline {
         try {
           answer = await leg.client.unary(leg);
         } catch (error) {
-          record = this.#legEnded(call, leg, error);
+          record = this.#legEnded(call, leg, error, undefined, true);
           if (record.fallback === undefined) throw error;
           continue;
         } finally {
@@ -198,7 +199,7 @@ export class CallPipeline {
           break;
         } catch (error) {
           leg.scope.dispose();
-          record = this.#legEnded(call, leg, error);
+          record = this.#legEnded(call, leg, error, undefined, true);
           if (record.fallback === undefined) throw error;
         }
       }
@@ -310,25 +311,7 @@ export class CallPipeline {
 
   /** A run of the call on a provider: the first, or the stable fallback after `failed`. */
   #leg(call: InferenceCall, failed: CallEndRecord | undefined): CallLeg {
-    let decision = call.decision;
-    let client = call.client;
-    let request = call.request;
-    if (failed !== undefined) {
-      decision = {
-        provider: failed.fallback!,
-        side: 'stable',
-        phaseKey: failed.decision.phaseKey,
-        fallbackFrom: { provider: failed.provider, error: failed.error },
-      };
-      client = this.providers.get(decision.provider, call.requestId);
-      request = resolveRequest(
-        call.original as ChatCompletionRequest,
-        client,
-        call.requestId,
-        this.catalog,
-        call.origin.selection,
-      );
-    }
+    const { decision, client, request, body } = failed ? call.fallbackTarget! : call;
     const { operation, options } = call;
     const streamed = operation === 'stream';
     const scope = client.scope(
@@ -345,9 +328,7 @@ export class CallPipeline {
       client,
       request,
       operation === 'embeddings' ? 'embeddings' : 'chat',
-      operation === 'embeddings'
-        ? JSON.stringify(request)
-        : client.chatBody(request as ResolvedChatRequest, streamed),
+      body,
       scope,
       client.retryPolicy(options.maxRetries),
       options.headers,
@@ -370,6 +351,7 @@ export class CallPipeline {
     leg: CallLeg,
     error: unknown,
     result?: ChatCompletionResult | EmbeddingResult,
+    mayFallBack = false,
   ): CallEndRecord {
     const { client, decision } = leg;
     const request = leg.request as ResolvedChatRequest;
@@ -415,7 +397,7 @@ export class CallPipeline {
       outcome,
       error,
       fault,
-      attempts: completed ? leg.attempts : ((error as InferenceError).attempts ?? leg.attempts),
+      attempts: leg.attempts,
       durationMs,
       latencyMs: leg.timeToFirstChunkMs ?? durationMs,
       timeToHeadersMs: leg.timeToHeadersMs,
@@ -429,7 +411,7 @@ export class CallPipeline {
       finishReason,
       answer,
       quality: answer && qualityOf(request, answer),
-      fallback: completed ? undefined : this.#fallbackOf(call, decision, error),
+      fallback: mayFallBack ? this.#fallbackOf(call, decision, error) : undefined,
       fallbackFrom: leg.fallbackFrom,
     };
     if (record.fallback !== undefined) leg.telemetry.fallback(record.fallback, error);
@@ -442,7 +424,7 @@ export class CallPipeline {
 
   /** The record of a call that ended before any provider run: refused by a step or the drain. */
   #refused(call: InferenceCall, error: unknown): CallEndRecord {
-    const durationMs = call.startedAt === 0 ? 0 : this.#clock.now() - call.startedAt;
+    const durationMs = this.#clock.now() - call.startedAt;
     const record: CallEndRecord = {
       operation: call.operation,
       requestId: call.requestId,
@@ -451,7 +433,8 @@ export class CallPipeline {
       model: call.request.model,
       outcome: outcomeOf(error),
       error,
-      fault: faultOf(error, call.options.timeouts),
+      // No provider was involved: a step's refusal that is not a typed error is the request's.
+      fault: error instanceof InferenceError ? faultOf(error, call.options.timeouts) : 'client',
       attempts: 0,
       durationMs,
       latencyMs: durationMs,
@@ -465,7 +448,8 @@ export class CallPipeline {
 
   /**
    * Where a failed run goes on: the stable provider, when the route names it as the fallback,
-   * the failure may fall back, and enough of the call's budget is left.
+   * the failure may fall back, enough of the call's budget is left, and the request can be sent
+   * there (its model has a name on stable). Keeps the fallback's target on the call.
    */
   #fallbackOf(call: InferenceCall, decision: RouteDecision, error: unknown): string | undefined {
     if (decision.fallback === undefined || call.operation === 'embeddings') return undefined;
@@ -473,9 +457,32 @@ export class CallPipeline {
     const may =
       fault === 'provider' ||
       (fault === 'client' && error instanceof InferenceError && error.status !== undefined);
-    if (!may) return undefined;
-    const left = call.deadline - this.#clock.now();
-    return left >= call.totalMs * FALLBACK_SHARE ? decision.fallback : undefined;
+    if (!may || call.deadline - this.#clock.now() < call.totalMs * FALLBACK_SHARE) return undefined;
+    try {
+      const client = this.providers.get(decision.fallback, call.requestId);
+      const request = resolveRequest(
+        call.original as ChatCompletionRequest,
+        client,
+        call.requestId,
+        this.catalog,
+        call.origin.selection,
+      );
+      call.fallbackTarget = {
+        decision: {
+          provider: client.name,
+          side: 'stable',
+          phaseKey: decision.phaseKey,
+          fallbackFrom: { provider: decision.provider, error },
+        },
+        client,
+        request,
+        body: bodyOf(call.operation, client, request, call.requestId),
+      };
+      return client.name;
+    } catch {
+      // Stable cannot take this request: the call fails with the canary's own error.
+      return undefined;
+    }
   }
 
   /** The call's end: its in-flight entry closed, then every step's `after`, once, in order. */
@@ -516,6 +523,28 @@ export class CallPipeline {
 }
 
 type RouteRequestHeaders = Parameters<InferenceRouter['route']>[0]['headers'];
+
+/**
+ * The body of a request as sent to `client`. A request JSON cannot express (a BigInt, a cycle) is
+ * the caller's mistake, reported when the call is made.
+ */
+function bodyOf(
+  operation: CallOperation,
+  client: ProviderClient,
+  request: ResolvedChatRequest | ResolvedEmbeddingRequest,
+  requestId: string,
+): string {
+  try {
+    return operation === 'embeddings'
+      ? JSON.stringify(request)
+      : client.chatBody(request as ResolvedChatRequest, operation === 'stream');
+  } catch (error) {
+    throw new InferenceRequestError(
+      `The request cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`,
+      { provider: client.name, requestId, phase: 'request', retryable: false, cause: error },
+    );
+  }
+}
 
 /** What telemetry is told of a call's run on `client` as it starts. */
 function telemetryStart(

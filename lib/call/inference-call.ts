@@ -25,6 +25,14 @@ export interface CallOrigin {
   cancel: CancelSource | undefined;
 }
 
+/** Where a run of the call goes: the route, its provider, the request resolved for it, as sent. */
+export interface CallTarget {
+  readonly decision: RouteDecision;
+  readonly client: ProviderClient;
+  readonly request: ResolvedChatRequest | ResolvedEmbeddingRequest;
+  readonly body: string;
+}
+
 /**
  * One call, from the moment it is made to its end record: its request context (read once), its
  * options (checked once, the route's defaults applied), where it goes and the request as sent
@@ -32,7 +40,7 @@ export interface CallOrigin {
  * once, even for a stream that is consumed later; nothing is sent and no step runs until it
  * starts.
  */
-export class InferenceCall {
+export class InferenceCall implements CallTarget {
   /** On the module's clock; set when the call starts. */
   startedAt = 0;
   /** The call's one deadline, fallback included; set when it starts. */
@@ -46,6 +54,8 @@ export class InferenceCall {
   record: CallEndRecord | undefined;
   /** Set when the drain stopped the call: the retry delay its error asks for. */
   stoppedRetryAfterMs: number | undefined;
+  /** Where a failed canary run goes on, once decided. */
+  fallbackTarget: CallTarget | undefined;
 
   constructor(
     readonly operation: CallOperation,
@@ -59,6 +69,8 @@ export class InferenceCall {
     readonly decision: RouteDecision,
     readonly client: ProviderClient,
     readonly request: ResolvedChatRequest | ResolvedEmbeddingRequest,
+    /** The request's body as sent to `client`. */
+    readonly body: string,
     /** The call's total budget: its own `totalMs`, else its first provider's. */
     readonly totalMs: number,
   ) {}

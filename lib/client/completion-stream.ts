@@ -42,11 +42,13 @@ export async function openStreamAttempt(
   attempt: Attempt,
 ): Promise<OpenStream> {
   const response = await transport.send('chat', body, true, call, attempt);
-  call.timeToHeadersMs = call.scope.elapsedMs();
+  const timeToHeadersMs = call.scope.elapsedMs();
   attempt.phase = 'body';
   const reader = new SseChunkReader(response.body, attempt.scope, () => response.body.destroy());
   try {
     const first = await reader.read();
+    // Only a stream that opened was answered: one that failed before its first chunk was not.
+    call.timeToHeadersMs = timeToHeadersMs;
     return { attempt, response, reader, first };
   } catch (error) {
     response.body.destroy();

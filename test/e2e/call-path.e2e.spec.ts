@@ -134,10 +134,15 @@ describe('the call path against upstreams that behave like real ones', () => {
       response.on('close', () => clearInterval(timer));
     };
     const started = performance.now();
-    const error = await failure(collect(s.service.stream(hello)));
+    const ends: StreamSummary[] = [];
+    const error = await failure(
+      collect(s.service.stream(hello, { onEnd: (summary) => ends.push(summary) })),
+    );
     const elapsed = performance.now() - started;
     expect(error).toBeInstanceOf(InferenceTimeoutError);
     expect(error.phase).toBe('first-chunk');
+    // Headers came, but no chunk: the stream never opened, and says so.
+    expect(ends[0]).toMatchObject({ outcome: 'failed', chunks: 0, timeToHeadersMs: undefined });
     expect(elapsed).toBeGreaterThanOrEqual(280);
     expect(elapsed).toBeLessThan(1_500);
     // It timed out after the request was sent: not retried by default.

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Test } from '@nestjs/testing';
 import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InferenceModule, InferenceService } from '../../lib/index.js';
+import { InferenceModule, InferenceRequestError, InferenceService } from '../../lib/index.js';
 import type { CallEndRecord } from '../../lib/call/call-end.record.js';
 import { INFERENCE_CALL_STEPS, type CallStep } from '../../lib/call/call-step.js';
 import type { InferenceCall } from '../../lib/call/inference-call.js';
@@ -158,7 +158,7 @@ const ENDINGS: Ending[] = [
       return settle(s.service.chat(hello, { requestId }));
     },
     outcome: 'failed',
-    fault: 'provider',
+    fault: 'client',
   },
   {
     name: 'a stream refused by a step',
@@ -167,7 +167,7 @@ const ENDINGS: Ending[] = [
       return settle(collect(s.service.stream(hello, { requestId })));
     },
     outcome: 'failed',
-    fault: 'provider',
+    fault: 'client',
   },
 ];
 
@@ -254,6 +254,22 @@ describe.each([
     await sleep(20);
     expect(s.first.befores).not.toContain(requestId);
     expect(s.first.afters.map((a) => a.requestId)).not.toContain(requestId);
+  });
+
+  it('counts every attempt of a stream its consumer stopped after a retry', async () => {
+    const requestId = `steps-${async ? 'a' : 's'}-stopped-after-retry`;
+    s.provider.failNext({ type: 'status', status: 503 });
+    for await (const _chunk of s.service.stream(hello, { requestId })) break;
+    const [after] = s.first.afters.filter((a) => a.requestId === requestId);
+    expect(after!.record).toMatchObject({ outcome: 'aborted', attempts: 2 });
+  });
+
+  it('refuses a request JSON cannot express when the call is made: no step sees it', async () => {
+    const requestId = `steps-${async ? 'a' : 's'}-not-json`;
+    const request = { ...hello, temperature: 1n as unknown as number };
+    expect(() => s.service.stream(request, { requestId })).toThrow(InferenceRequestError);
+    await expect(s.service.chat(request, { requestId })).rejects.toThrow(/cannot be sent as JSON/);
+    expect(s.first.befores).not.toContain(requestId);
   });
 
   it('a step that throws at the end does not keep the others from it', async () => {

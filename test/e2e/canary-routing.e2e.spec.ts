@@ -60,6 +60,7 @@ describe('canary routing through InferenceService (two simulated providers)', ()
   afterEach(() => {
     s.legacy.reset();
     s.next.reset();
+    s.logger.lines.length = 0;
   });
   afterAll(async () => {
     await s.app.close();
@@ -186,6 +187,22 @@ describe('canary routing through InferenceService (two simulated providers)', ()
     ).rejects.toMatchObject({ provider: 'next' });
     expect(received.length).toBeGreaterThan(0);
     expect(s.legacy.requests).toHaveLength(0);
+    // Nor does its record, its log line or its metrics say it did.
+    expect(s.logger.lines.filter((line) => line.includes('falling back'))).toEqual([]);
+  });
+
+  it('fails a canary call with its own error when stable cannot take the request', async () => {
+    // The request names the canary's own model, which has no name on legacy.
+    s.next.failNext({ type: 'status', status: 500 });
+    const error = await forcedCanary(() =>
+      s.service.chat({ ...hello, model: 'next-model' }).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      ),
+    );
+    expect(error).toMatchObject({ provider: 'next', status: 500 });
+    expect(s.legacy.requests).toHaveLength(0);
+    expect(s.logger.lines.filter((line) => line.includes('falling back'))).toEqual([]);
   });
 
   it('sends a call pinned to a provider there, with no routing and no fallback', async () => {
