@@ -7,7 +7,10 @@ import type { CallCost } from '../pricing/call-cost.js';
 /** What kind of call: a unary chat completion, a streamed one, or embeddings. */
 export type CallOperation = 'chat' | 'stream' | 'embeddings';
 
-/** How a call ended: answered in full, failed, or stopped by its caller (or the drain). */
+/**
+ * How a call ended: answered in full, stopped by its caller, or failed (the drain's stop included:
+ * its fault says `cancelled`).
+ */
 export type CallOutcome = 'completed' | 'failed' | 'aborted';
 
 /**

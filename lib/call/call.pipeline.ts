@@ -360,7 +360,7 @@ export class CallPipeline {
     const streamed = call.operation === 'stream';
     const completed = error === undefined;
     const durationMs = result?.inference.durationMs ?? leg.scope.elapsedMs();
-    const outcome = completed ? 'completed' : error === CANCELLED ? 'aborted' : outcomeOf(error);
+    const outcome = completed ? 'completed' : outcomeOf(error);
     const fault = completed ? undefined : faultOf(error, call.options.timeouts);
     let usage = leg.usage;
     let cost: CallCost | undefined;
@@ -566,12 +566,12 @@ function telemetryStart(
   };
 }
 
-/** A failure's outcome: stopped by its caller or the drain, or failed. */
+/**
+ * A failure's outcome: stopped by its caller (`aborted`), or failed, the drain's stop included
+ * (as streams have always reported it; its fault is `cancelled`).
+ */
 function outcomeOf(error: unknown): CallEndRecord['outcome'] {
-  return error instanceof InferenceError &&
-    (error.phase === 'aborted' || error.phase === 'shutdown')
-    ? 'aborted'
-    : 'failed';
+  return error instanceof InferenceError && error.phase === 'aborted' ? 'aborted' : 'failed';
 }
 
 /**

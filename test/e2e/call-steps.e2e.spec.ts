@@ -131,7 +131,7 @@ const ENDINGS: Ending[] = [
       s.app.get(InflightRegistry).abandon();
       return done;
     },
-    outcome: 'aborted',
+    outcome: 'failed',
     fault: 'cancelled',
   },
   {
