@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
 import type { ChatCompletionChunk } from './chat.types.js';
 
 /**
@@ -48,30 +48,13 @@ export class InferenceStream
   }
 
   constructor(private readonly open: StreamSource) {
-    super((subscriber) => {
-      const controller = new AbortController();
-      let batches: AsyncGenerator<StreamBatch, void, undefined>;
-      try {
-        batches = this.#take(controller.signal);
-      } catch (error) {
-        subscriber.error(error);
-        return;
-      }
-      void (async () => {
-        try {
-          for await (const batch of batches) {
-            for (const chunk of batch.chunks) {
-              if (subscriber.closed) return;
-              subscriber.next(chunk);
-            }
-          }
-          subscriber.complete();
-        } catch (error) {
-          subscriber.error(error);
-        }
-      })();
-      return () => controller.abort();
-    });
+    super((subscriber) =>
+      relay(
+        subscriber,
+        () => takeBatches(this),
+        (chunk) => chunk,
+      ),
+    );
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ChatCompletionChunk> {
@@ -109,6 +92,50 @@ export class InferenceStream
  */
 export function batchesOf(source: unknown): AsyncIterator<StreamBatch> | undefined {
   return source instanceof InferenceStream ? takeBatches(source) : undefined;
+}
+
+/**
+ * The chunks of an `InferenceStream` as an Observable of `each(chunk, text)`: what `toSseEvents`
+ * makes of the stream itself (the provider's text where nothing changed the chunk). Consumes it.
+ */
+export function observeChunks<T>(
+  stream: InferenceStream,
+  each: (chunk: ChatCompletionChunk, text: string | undefined) => T,
+): Observable<T> {
+  return new Observable((subscriber) => relay(subscriber, () => takeBatches(stream), each));
+}
+
+/**
+ * Hands `subscriber` each chunk of the batches `take` starts, as `each` makes it; unsubscribing
+ * aborts the upstream call.
+ */
+function relay<T>(
+  subscriber: Subscriber<T>,
+  take: () => AsyncIterator<StreamBatch>,
+  each: (chunk: ChatCompletionChunk, text: string | undefined) => T,
+): TeardownLogic {
+  let batches: AsyncIterator<StreamBatch>;
+  try {
+    batches = take();
+  } catch (error) {
+    subscriber.error(error);
+    return;
+  }
+  void (async () => {
+    try {
+      for (let next = await batches.next(); !next.done; next = await batches.next()) {
+        const { chunks, texts } = next.value;
+        for (let i = 0; i < chunks.length; i++) {
+          if (subscriber.closed) return;
+          subscriber.next(each(chunks[i]!, texts[i]));
+        }
+      }
+      subscriber.complete();
+    } catch (error) {
+      subscriber.error(error);
+    }
+  })();
+  return () => void batches.return?.().catch(() => undefined);
 }
 
 /** A stream's batches; `return()` aborts the upstream call, then ends its generator. */
@@ -152,8 +179,11 @@ class Chunks implements AsyncIterator<ChatCompletionChunk> {
   }
 }
 
-/** A batch of chunks shared between branches: their texts are not forwarded (see `tee`). */
-const SHARED: readonly undefined[] = [];
+/**
+ * The texts of a batch whose chunks are serialised when written: a `tee()` branch's (its chunks
+ * are shared with the other branch), or any other iterable's.
+ */
+export const NO_TEXTS: readonly undefined[] = [];
 
 /** One upstream read by several branches; each branch holds what it has not read yet. */
 class TeeSource {
@@ -181,7 +211,7 @@ class TeeSource {
     try {
       for (;;) {
         if (queue.length > 0) {
-          yield { chunks: queue.splice(0), texts: SHARED };
+          yield { chunks: queue.splice(0), texts: NO_TEXTS };
           continue;
         }
         if (this.#failed) throw this.#error;

@@ -1,8 +1,14 @@
 import type { ServerResponse } from 'node:http';
-import { catchError, endWith, map, Observable, of } from 'rxjs';
+import { catchError, endWith, map, of, type Observable } from 'rxjs';
 import type { ChatCompletionChunk } from '../client/chat.types.js';
 import { setUnrefTimeout, systemClock, type Clock } from '../client/clock.js';
-import { batchesOf, InferenceStream, type StreamBatch } from '../client/inference.stream.js';
+import {
+  batchesOf,
+  InferenceStream,
+  NO_TEXTS,
+  observeChunks,
+  type StreamBatch,
+} from '../client/inference.stream.js';
 import { InferenceError } from '../errors/inference.error.js';
 import {
   openAiErrorBody,
@@ -136,7 +142,7 @@ function oneByOne(chunks: AsyncIterable<ChatCompletionChunk>): AsyncIterator<Str
   return {
     next: async () => {
       const next = await iterator.next();
-      return next.done ? next : { done: false, value: { chunks: [next.value], texts: NO_TEXT } };
+      return next.done ? next : { done: false, value: { chunks: [next.value], texts: NO_TEXTS } };
     },
     return: async () => {
       await iterator.return?.();
@@ -144,8 +150,6 @@ function oneByOne(chunks: AsyncIterable<ChatCompletionChunk>): AsyncIterator<Str
     },
   };
 }
-
-const NO_TEXT: readonly undefined[] = [];
 
 /**
  * For `@Sse()` handlers: the chunks as Nest message events, then `[DONE]`; a failure becomes an
@@ -170,31 +174,9 @@ export function toSseEvents(
 function events(
   chunks: Observable<ChatCompletionChunk>,
 ): Observable<{ data: ChatCompletionChunk | string }> {
-  if (!(chunks instanceof InferenceStream)) return chunks.pipe(map((data) => ({ data })));
-  return new Observable((subscriber) => {
-    let batches: AsyncIterator<StreamBatch>;
-    try {
-      batches = batchesOf(chunks)!;
-    } catch (error) {
-      subscriber.error(error);
-      return;
-    }
-    void (async () => {
-      try {
-        for (let next = await batches.next(); !next.done; next = await batches.next()) {
-          const { chunks: batch, texts } = next.value;
-          for (let i = 0; i < batch.length; i++) {
-            if (subscriber.closed) return;
-            subscriber.next({ data: texts[i] ?? batch[i]! });
-          }
-        }
-        subscriber.complete();
-      } catch (error) {
-        subscriber.error(error);
-      }
-    })();
-    return () => void batches.return?.().catch(() => undefined);
-  });
+  return chunks instanceof InferenceStream
+    ? observeChunks(chunks, (chunk, text) => ({ data: text ?? chunk }))
+    : chunks.pipe(map((data) => ({ data })));
 }
 
 /** The error event that ends a stream after its first chunk, in OpenAI's error shape. */
