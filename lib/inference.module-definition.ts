@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder, type Type } from '@nestjs/common';
-import type { InferenceRouter } from './canary/inference.router.js';
+import type { InferenceRouter } from './routing/inference.router.js';
 import type { InferenceModuleOptions } from './options/index.js';
 
 export const {

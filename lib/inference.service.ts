@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InferenceRouter } from './canary/inference.router.js';
+import { InferenceRouter } from './routing/inference.router.js';
 import type { ChatCompletionRequest, ChatCompletionResult } from './client/chat.types.js';
 import type { EmbeddingRequest, EmbeddingResult } from './client/embedding.types.js';
 import { InferenceStream } from './client/inference.stream.js';

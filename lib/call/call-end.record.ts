@@ -1,5 +1,5 @@
 import type { Answer, AnswerQuality } from '../canary/answer-quality.js';
-import type { RouteDecision } from '../canary/inference.router.js';
+import type { RouteDecision } from '../routing/inference.router.js';
 import type { CompletionUsage } from '../client/chat.types.js';
 import type { Fault } from '../errors/index.js';
 import type { CallCost } from '../pricing/call-cost.js';

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { AnswerCollector } from '../canary/answer-quality.js';
-import type { RouteDecision } from '../canary/inference.router.js';
+import type { RouteDecision } from '../routing/inference.router.js';
 import type { CallScope } from '../client/call-scope.js';
 import type { CompletionUsage } from '../client/chat.types.js';
 import type {

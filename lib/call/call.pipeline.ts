@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AnswerCollector, answerOf, qualityOf, type Answer } from '../canary/answer-quality.js';
-import { InferenceRouter, type RouteDecision } from '../canary/inference.router.js';
+import { InferenceRouter, type RouteDecision } from '../routing/inference.router.js';
 import type {
   ChatCompletion,
   ChatCompletionChunk,

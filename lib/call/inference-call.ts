@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { RouteDecision } from '../canary/inference.router.js';
+import type { RouteDecision } from '../routing/inference.router.js';
 import type { CallTracking } from '../client/call-tracking.js';
 import type { CancelSource } from '../client/cancel-source.js';
 import type { ChatCompletionRequest } from '../client/chat.types.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InferenceRouter } from '../canary/inference.router.js';
+import { InferenceRouter } from '../routing/inference.router.js';
 import { ShadowMirror } from '../canary/shadow.mirror.js';
 import type { ResolvedChatRequest } from '../client/provider.client.js';
 import type { CallEndRecord } from './call-end.record.js';

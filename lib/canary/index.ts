@@ -1,10 +1,16 @@
-export { bucketOf, onCanary, BUCKETS } from './sticky-bucket.js';
-export { murmur3x86_32 } from './murmur3.js';
+// Routing has its own folder (lib/routing/); its names stay exported here until the public API
+// is reworked, so the package root does not change.
+export {
+  bucketOf,
+  onCanary,
+  BUCKETS,
+  murmur3x86_32,
+  CanaryRouter,
+  InferenceRouter,
+} from '../routing/index.js';
+export type { CallRecord, RouteDecision, RouteRequest } from '../routing/index.js';
 export { CanaryRollout } from './canary.rollout.js';
 export type { PhaseFigures, RecordedCall } from './canary.rollout.js';
-export { CanaryRouter } from './canary.router.js';
-export { InferenceRouter } from './inference.router.js';
-export type { CallRecord, RouteDecision, RouteRequest } from './inference.router.js';
 export { judge, newcombeLower, wilsonLower, wilsonUpper, zScore } from './judge.js';
 export type { JudgeCriteria, Verdict, VerdictKind } from './judge.js';
 export { RolloutMachine } from './rollout.machine.js';

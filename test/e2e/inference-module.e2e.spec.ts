@@ -12,7 +12,7 @@ import {
 } from '../../lib/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { ProviderRegistry } from '../../lib/client/provider.registry.js';
-import { InferenceRouter } from '../../lib/canary/inference.router.js';
+import { InferenceRouter } from '../../lib/routing/inference.router.js';
 import { ModelCatalog } from '../../lib/model/model-catalog.js';
 import { InferenceTelemetry } from '../../lib/telemetry/inference.telemetry.js';
 import { CallPipeline } from '../../lib/call/call.pipeline.js';

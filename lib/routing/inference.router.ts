@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CallerBudgets } from '../errors/index.js';
-import type { CallFacts } from './side-metrics.js';
+import type { CallFacts } from '../canary/side-metrics.js';
 
 /** What a router knows of a call when it picks a provider. */
 export interface RouteRequest {

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { INFERENCE_OPTIONS } from '../inference.constants.js';
 import { ModelCatalog } from '../model/model-catalog.js';
-import type { CanaryModuleOptions } from './canary-options.js';
-import { CanaryRollout } from './canary.rollout.js';
+import type { CanaryModuleOptions } from '../canary/canary-options.js';
+import { CanaryRollout } from '../canary/canary.rollout.js';
 import {
   InferenceRouter,
   type CallRecord,
