@@ -10,7 +10,7 @@ export {
 } from '../routing/index.js';
 export type { CallRecord, RouteDecision, RouteRequest } from '../routing/index.js';
 export { CanaryRollout } from './canary.rollout.js';
-export type { PhaseFigures, RecordedCall } from './canary.rollout.js';
+export type { PhaseFigures, RecordedCall } from './phase.ledger.js';
 export { judge, newcombeLower, wilsonLower, wilsonUpper, zScore } from './judge.js';
 export type { JudgeCriteria, Verdict, VerdictKind } from './judge.js';
 export { RolloutMachine } from './rollout.machine.js';
