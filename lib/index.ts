@@ -1,5 +1,5 @@
 export { InferenceModule } from './inference.module.js';
-export type { InferenceModuleExtras } from './inference.module-definition.js';
+export type { InferenceModuleExtras, RolloutStoreProvider } from './inference.module-definition.js';
 export { InferenceService } from './inference.service.js';
 export { InferenceModel, ModelCatalog, type CatalogModel } from './model/index.js';
 export type { ModelSelection } from './model/index.js';
@@ -103,6 +103,7 @@ export {
   InferenceRouter,
   MemoryRolloutStore,
   OUTCOME_CODES,
+  ROLLOUT_STORE,
   RolloutActionError,
   RolloutMachine,
   QUALITY_SIGNALS,

@@ -4,6 +4,7 @@ import { InferenceModelValidator } from './model/inference-model.validator.js';
 import { ModelCatalog } from './model/model-catalog.js';
 import { InferenceTelemetry } from './telemetry/inference.telemetry.js';
 import { CanaryRollout } from './canary/canary.rollout.js';
+import { ROLLOUT_STORE } from './canary/rollout.store.js';
 import { CanaryRouter } from './routing/canary.router.js';
 import { ShadowMirror } from './canary/shadow.mirror.js';
 import { InferenceRouter } from './routing/inference.router.js';
@@ -35,15 +36,25 @@ import type { ResolvedInferenceOptions } from './options/resolved-options.interf
 @Module({})
 export class InferenceModule extends InferenceConfigurableModule {
   static override forRoot(options: typeof OPTIONS_TYPE & InferenceModuleExtras): DynamicModule {
-    const { isGlobal, globalInterceptor, router, ...moduleOptions } = options;
-    return withProviders(super.forRoot(moduleOptions), { isGlobal, globalInterceptor, router });
+    const { isGlobal, globalInterceptor, router, rolloutStore, ...moduleOptions } = options;
+    return withProviders(super.forRoot(moduleOptions), {
+      isGlobal,
+      globalInterceptor,
+      router,
+      rolloutStore,
+    });
   }
 
   static override forRootAsync(
     options: typeof ASYNC_OPTIONS_TYPE & InferenceModuleExtras,
   ): DynamicModule {
-    const { isGlobal, globalInterceptor, router, ...asyncOptions } = options;
-    return withProviders(super.forRootAsync(asyncOptions), { isGlobal, globalInterceptor, router });
+    const { isGlobal, globalInterceptor, router, rolloutStore, ...asyncOptions } = options;
+    return withProviders(super.forRootAsync(asyncOptions), {
+      isGlobal,
+      globalInterceptor,
+      router,
+      rolloutStore,
+    });
   }
 }
 
@@ -103,6 +114,10 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
     InferenceInterceptor,
   ];
   if (extras.router) providers.push(extras.router);
+  // CanaryRollout reads ROLLOUT_STORE when it is in scope: from here, from a module given to
+  // forRootAsync({ imports }), or from a global module. The module provides no default under it,
+  // which would hide theirs; the rollout falls back to memory itself.
+  if (extras.rolloutStore) providers.push({ ...extras.rolloutStore, provide: ROLLOUT_STORE });
   if (extras.globalInterceptor !== false) {
     providers.push({ provide: APP_INTERCEPTOR, useExisting: InferenceInterceptor });
   }

@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
@@ -15,8 +16,9 @@ import { RolloutActionError, type RolloutAction } from './rollout-action.error.j
 import type { RolloutEvent, RolloutListener } from './rollout-events.js';
 import type { RolloutReport } from './rollout-report.js';
 import { isActive, type RolloutState } from './rollout-state.js';
+import { chooseRolloutStore } from './rollout-store.choice.js';
 import { RolloutMachine, type RolloutChange } from './rollout.machine.js';
-import { MemoryRolloutStore } from './rollout.store.js';
+import { ROLLOUT_STORE, type RolloutStore } from './rollout.store.js';
 import { RolloutWebhook } from './rollout.webhook.js';
 import type { ShadowMetrics } from './shadow-metrics.js';
 import { SideMetrics } from './side-metrics.js';
@@ -39,12 +41,16 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
   readonly #ledger: PhaseLedger;
   readonly #sync: ReplicaSync;
 
+  /** `store`: the one provided under `ROLLOUT_STORE`, if any; `canary.store` wins over it. */
   constructor(
     @Inject(INFERENCE_OPTIONS) private readonly options: CanaryModuleOptions,
     providers: ProviderRegistry,
+    @Optional() @Inject(ROLLOUT_STORE) store?: RolloutStore,
   ) {
     const canary = options.canary;
     this.#options = canary;
+    const chosen = chooseRolloutStore(canary?.store, store, options.clock);
+    if (canary && chosen.ignored) this.#logger.warn(chosen.ignored);
     if (canary) {
       this.#machine = new RolloutMachine(canary);
       this.#webhook =
@@ -54,7 +60,7 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
     this.#sync = new ReplicaSync({
       options: canary,
       clock: options.clock,
-      store: canary?.store ?? new MemoryRolloutStore(() => options.clock.now()),
+      store: chosen.store,
       ledger: this.#ledger,
       machine: this.#machine,
       providers,

@@ -21,7 +21,7 @@ export type { RolloutEvent, RolloutListener } from './rollout-events.js';
 export type { RolloutReport } from './rollout-report.js';
 export { IDLE_STATE } from './rollout-state.js';
 export type { RolloutEvaluation, RolloutState, RolloutStatus } from './rollout-state.js';
-export { MemoryRolloutStore } from './rollout.store.js';
+export { MemoryRolloutStore, ROLLOUT_STORE } from './rollout.store.js';
 export type { RolloutStore } from './rollout.store.js';
 export { SideMetrics } from './side-metrics.js';
 export type {

@@ -2,7 +2,8 @@ import type { RolloutState } from './rollout-state.js';
 
 /**
  * Where a rollout's state and metrics live. In memory for one replica (the default); in Redis
- * (`nestjs-inference/redis`) for several, which then share one rollout.
+ * (`nestjs-inference/redis`) for several, which then share one rollout. Given as the option
+ * `canary.store`, or provided under `ROLLOUT_STORE`.
  */
 export interface RolloutStore {
   /** The current state; undefined when no rollout was ever stored. */
@@ -22,6 +23,13 @@ export interface RolloutStore {
   /** Every replica's metrics of a phase. */
   readMetrics(phaseKey: string): Promise<string[]>;
 }
+
+/**
+ * Injection token of the rollout's store: provide a `RolloutStore` under it (the module extra
+ * `rolloutStore`, a module given to `forRootAsync({ imports })`, or a global module) to replace
+ * the in-memory default. The option `canary.store`, when set, wins over it.
+ */
+export const ROLLOUT_STORE = Symbol('nestjs-inference:rollout-store');
 
 const KEPT_PHASES = 16;
 
