@@ -50,8 +50,8 @@ export class CanaryRollout implements OnApplicationBootstrap, OnApplicationShutd
     const canary = options.canary;
     this.#options = canary;
     const chosen = chooseRolloutStore(canary?.store, store, options.clock);
-    if (canary && chosen.ignored) this.#logger.warn(chosen.ignored);
     if (canary) {
+      if (chosen.ignored) this.#logger.warn(chosen.ignored);
       this.#machine = new RolloutMachine(canary);
       this.#webhook =
         canary.webhook && new RolloutWebhook(canary.webhook, this.#logger, options.clock);
