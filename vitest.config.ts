@@ -10,6 +10,10 @@ export default defineConfig({
   resolve: {
     alias: [
       {
+        find: /^nestjs-inference\/canary$/,
+        replacement: new URL('./lib/canary/index.ts', import.meta.url).pathname,
+      },
+      {
         find: /^nestjs-inference\/testing$/,
         replacement: new URL('./lib/testing/index.ts', import.meta.url).pathname,
       },

@@ -7,7 +7,8 @@
 import 'reflect-metadata';
 import murmurhash from 'murmurhash';
 import { Logger } from '@nestjs/common';
-import { CanaryRollout, CanaryRouter, ModelCatalog, bucketOf } from '../dist/index.js';
+import { ModelCatalog } from '../dist/index.js';
+import { CanaryRollout, CanaryRouter, bucketOf } from '../dist/canary/index.js';
 import { resolveInferenceOptions } from '../dist/options/index.js';
 
 Logger.overrideLogger(false);

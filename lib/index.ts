@@ -1,11 +1,38 @@
+/*
+ * The package root: what an app that makes calls needs. Rollout operators and authors of routers
+ * and rollout stores import from `nestjs-inference/canary`; internals are imported by path in this
+ * repository's tests, never from here. `test/package/exports.spec.ts` lists every name.
+ */
+
+// The module and its options.
 export { InferenceModule } from './inference.module.js';
-export type { InferenceModuleExtras, RolloutStoreProvider } from './inference.module-definition.js';
+export type { InferenceModuleExtras } from './inference.module-definition.js';
+export { InferenceOptionsError } from './options/inference-options.error.js';
+export type {
+  CallTimeoutOptions,
+  CanaryFastFailOptions,
+  CanaryFeedbackOptions,
+  CanaryOptions,
+  CanaryPhase,
+  CanaryShadowGate,
+  CanaryShadowOptions,
+  CanaryThresholds,
+  CanaryWebhookOptions,
+  InferenceModuleOptions,
+  ModelPrice,
+  PoolOptions,
+  ProviderOptions,
+  RetryOptions,
+  ShadowPair,
+  ShutdownOptions,
+  TimeoutOptions,
+} from './options/inference-options.interface.js';
+export type { Clock } from './client/clock.js';
+
+// Calls, streams, and what they carry.
 export { InferenceService } from './inference.service.js';
-export { InferenceModel, ModelCatalog, type CatalogModel } from './model/index.js';
-export type { ModelSelection } from './model/index.js';
 export type { ChatCallOptions, EmbedCallOptions, StreamCallOptions } from './inference.service.js';
-export { INFERENCE_OPTIONS } from './inference.constants.js';
-export { InferenceStream, RETRYABLE_STATUSES, StreamConsumedError } from './client/index.js';
+export { InferenceStream, StreamConsumedError } from './client/inference.stream.js';
 export type {
   ChatCompletion,
   ChatCompletionChoice,
@@ -14,27 +41,31 @@ export type {
   ChatCompletionRequest,
   ChatCompletionResult,
   ChatMessage,
-  Clock,
   CompletionUsage,
+  InferenceMetadata,
+  StreamOutcome,
+  StreamSummary,
+} from './client/chat.types.js';
+export type {
   Embedding,
   EmbeddingRequest,
   EmbeddingResponse,
   EmbeddingResult,
-  InferenceMetadata,
-  StreamOutcome,
-  StreamSummary,
-} from './client/index.js';
-export {
-  InferenceInterceptor,
-  currentRequestContext,
-  runWithRequestContext,
-} from './context/index.js';
-export type { InferenceRequestContext } from './context/index.js';
+} from './client/embedding.types.js';
+
+// Routes: the model decorator, the catalog, the interceptor and the request context.
+export { InferenceModel } from './model/inference-model.decorator.js';
+export type { ModelSelection } from './model/model-selection.js';
+export { ModelCatalog, type CatalogModel } from './model/model-catalog.js';
+export { InferenceInterceptor } from './context/inference.interceptor.js';
+export { currentRequestContext, runWithRequestContext } from './context/request-context.js';
+export type { InferenceRequestContext } from './context/request-context.js';
+
+// Errors, and how they reach HTTP clients.
 export {
   InferenceAbortedError,
   InferenceConnectionError,
   InferenceError,
-  InferenceExceptionFilter,
   InferenceHttpError,
   InferenceIncompleteStreamError,
   InferenceProtocolError,
@@ -43,122 +74,72 @@ export {
   InferenceShutdownError,
   InferenceStreamError,
   InferenceTimeoutError,
-  faultOf,
-  httpStatusOf,
-  INFERENCE_ERROR_OPTIONS,
-  OpenAiExceptionFilter,
-  openAiErrorBody,
-  toHttpException,
-} from './errors/index.js';
-export { sendSse, sseErrorBody, toSseEvents } from './http/index.js';
-export type { SseResponseOptions, SseTarget } from './http/index.js';
-export type {
-  Fault,
-  FailurePhase,
-  InferenceErrorOptions,
-  OpenAiErrorBody,
-  UpstreamErrorBody,
-} from './errors/index.js';
-export { InferenceOptionsError } from './options/index.js';
-export type {
-  CallTimeoutOptions,
-  CanaryFastFailOptions,
-  CanaryOptions,
-  CanaryPhase,
-  CanaryShadowOptions,
-  CanaryShadowGate,
-  CanaryFeedbackOptions,
-  ShadowPair,
-  CanaryThresholds,
-  CanaryWebhookOptions,
-  InferenceModuleOptions,
-  ModelPrice,
-  PoolOptions,
-  ProviderOptions,
-  ResolvedInferenceOptions,
-  ResolvedProviderOptions,
-  RetryOptions,
-  ShutdownOptions,
-  TimeoutOptions,
-} from './options/index.js';
+} from './errors/inference.error.js';
+export type { FailurePhase, UpstreamErrorBody } from './errors/inference.error.js';
+export { faultOf, type Fault } from './errors/fault-of.js';
+export { httpStatusOf, openAiErrorBody, toHttpException } from './errors/to-http-exception.js';
+export type { InferenceErrorOptions, OpenAiErrorBody } from './errors/to-http-exception.js';
+export { InferenceExceptionFilter } from './errors/inference-exception.filter.js';
+export { OpenAiExceptionFilter } from './errors/openai-exception.filter.js';
+
+// Server-sent events.
+export { sendSse, sseErrorBody, toSseEvents } from './http/sse-response.js';
+export type { SseResponseOptions, SseTarget } from './http/sse-response.js';
+
+// Shutdown: the helper for Nest 11, and what an app may watch of the drain.
+export { enableInferenceShutdownHooks } from './lifecycle/shutdown-hooks.js';
+export type { InferenceShutdownHooksOptions } from './lifecycle/shutdown-hooks.js';
+export { InflightRegistry } from './lifecycle/inflight.registry.js';
+export type { InflightFigures } from './lifecycle/inflight.registry.js';
+export type { InflightSnapshot, InflightState } from './lifecycle/inflight-request.js';
+export { ShutdownCoordinator } from './lifecycle/shutdown.coordinator.js';
+export type { ShutdownEvent, ShutdownPhase, ShutdownSummary } from './lifecycle/shutdown-events.js';
+
+/*
+ * Deprecated here, kept working: the rollout's names moved to `nestjs-inference/canary`, and the
+ * metric and attribute names are documented in the README. They leave the root in 1.0.
+ */
 export {
-  InflightRegistry,
-  ShutdownCoordinator,
-  enableInferenceShutdownHooks,
-} from './lifecycle/index.js';
-export type {
-  InflightFigures,
-  InflightSnapshot,
-  InflightState,
-  InferenceShutdownHooksOptions,
-  ShutdownEvent,
-  ShutdownPhase,
-  ShutdownSummary,
-} from './lifecycle/index.js';
-export {
-  BUCKETS,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   CanaryRollout,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   CanaryRouter,
-  IDLE_STATE,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   InferenceRouter,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   MemoryRolloutStore,
-  OUTCOME_CODES,
-  ROLLOUT_STORE,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   RolloutActionError,
-  RolloutMachine,
-  QUALITY_SIGNALS,
-  SHADOW_SKIPS,
-  ShadowMetrics,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   ShadowMirror,
-  SideMetrics,
-  bucketOf,
-  judgeShadow,
-  similarity,
-  judge,
-  murmur3x86_32,
-  newcombeLower,
-  onCanary,
-  wilsonLower,
-  wilsonUpper,
-  zScore,
 } from './canary/index.js';
 export type {
-  Answer,
-  AnswerQuality,
-  CallFacts,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   CallRecord,
-  Estimate,
-  FeedbackCriteria,
-  FeedbackFigures,
-  QualityFigures,
-  QualitySignal,
-  ShadowFigures,
-  ShadowGateCriteria,
-  ShadowJob,
-  ShadowPairObservation,
-  ShadowSkip,
-  ShadowSnapshot,
-  JudgeCriteria,
-  LatencyFigures,
-  LatencyMeasure,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   PhaseFigures,
-  RecordedCall,
-  RolloutAction,
-  RolloutChange,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   RolloutEvent,
-  RolloutEvaluation,
-  RolloutEventType,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   RolloutListener,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   RolloutReport,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   RolloutState,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   RolloutStatus,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   RolloutStore,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   RouteDecision,
+  /** @deprecated Import from `nestjs-inference/canary`. */
   RouteRequest,
-  SideFigures,
-  SideSnapshot,
-  Verdict,
-  VerdictKind,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  ShadowFigures,
 } from './canary/index.js';
-export { ATTR, InferenceTelemetry, METRIC } from './telemetry/index.js';
-export type { CallCost, CallEnd, CallStart } from './telemetry/index.js';
+export {
+  /** @deprecated The names are documented in the README's "Metrics and traces". */
+  ATTR,
+  /** @deprecated The names are documented in the README's "Metrics and traces". */
+  METRIC,
+} from './telemetry/telemetry-names.js';

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bucketOf, CanaryRollout, InferenceService, type StreamSummary } from '../../lib/index.js';
+import { bucketOf, CanaryRollout } from '../../lib/canary/index.js';
+import { InferenceService, type StreamSummary } from '../../lib/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { TEST_API_KEY } from '../support/inference-harness.js';
 import { startRolloutApp } from '../support/rollout-app.js';

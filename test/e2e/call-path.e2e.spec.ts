@@ -3,9 +3,8 @@ import { Test } from '@nestjs/testing';
 import type { INestApplicationContext } from '@nestjs/common';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bucketOf, CanaryRollout } from '../../lib/canary/index.js';
 import {
-  bucketOf,
-  CanaryRollout,
   InferenceHttpError,
   InferenceModule,
   InferenceProtocolError,

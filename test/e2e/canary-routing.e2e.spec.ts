@@ -2,9 +2,8 @@ import 'reflect-metadata';
 import type { INestApplicationContext } from '@nestjs/common';
 import { createServer, type IncomingMessage } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bucketOf, CanaryRollout } from '../../lib/canary/index.js';
 import {
-  bucketOf,
-  CanaryRollout,
   InferenceService,
   runWithRequestContext,
   type CanaryOptions,

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CanaryRollout } from '../../lib/index.js';
+import { CanaryRollout } from '../../lib/canary/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { TEST_API_KEY } from '../support/inference-harness.js';
 import { InMemoryOtel } from '../support/otel-sdk.js';

@@ -5,8 +5,8 @@ import { request as httpRequest } from 'node:http';
 import OpenAI, { APIConnectionTimeoutError } from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CanaryRollout } from '../../lib/canary/index.js';
 import {
-  CanaryRollout,
   currentRequestContext,
   InferenceAbortedError,
   InferenceExceptionFilter,

@@ -2,13 +2,8 @@ import 'reflect-metadata';
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import OpenAI, { BadRequestError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  bucketOf,
-  CanaryRollout,
-  InferenceService,
-  type ChatCompletionRequest,
-  type RolloutReport,
-} from '../../lib/index.js';
+import { bucketOf, CanaryRollout, type RolloutReport } from '../../lib/canary/index.js';
+import { InferenceService, type ChatCompletionRequest } from '../../lib/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { AppModule } from '../../sample/app.module.js';
 import { startHttpApp } from '../support/http-app.js';

@@ -4,12 +4,14 @@ import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   CanaryRollout,
-  InferenceModule,
   MemoryRolloutStore,
   ROLLOUT_STORE,
+  type RolloutStore,
+} from '../../lib/canary/index.js';
+import {
+  InferenceModule,
   type CanaryOptions,
   type InferenceModuleOptions,
-  type RolloutStore,
 } from '../../lib/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { CapturingLogger, TEST_API_KEY } from '../support/inference-harness.js';

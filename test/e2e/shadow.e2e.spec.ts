@@ -2,11 +2,10 @@ import 'reflect-metadata';
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CanaryRollout, ShadowMirror } from '../../lib/canary/index.js';
 import {
-  CanaryRollout,
   InferenceModule,
   InferenceService,
-  ShadowMirror,
   ShutdownCoordinator,
   type CanaryOptions,
   type ChatCompletionRequest,

@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CanaryRollout, InferenceService, type StreamSummary } from '../../lib/index.js';
+import { CanaryRollout } from '../../lib/canary/index.js';
+import { InferenceService, type StreamSummary } from '../../lib/index.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { collect } from '../support/inference-harness.js';
 import { startRolloutApp } from '../support/rollout-app.js';

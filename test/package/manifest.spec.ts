@@ -52,6 +52,7 @@ describe('package.json', () => {
   it('maps types, import, require and default for every entry point', () => {
     expect(Object.keys(manifest.exports).toSorted()).toEqual([
       '.',
+      './canary',
       './package.json',
       './prometheus',
       './redis',

@@ -1,11 +1,5 @@
-import {
-  CanaryRollout,
-  InferenceHttpError,
-  InferenceTimeoutError,
-  type CanaryOptions,
-  type RecordedCall,
-  type RolloutEvent,
-} from '../../lib/index.js';
+import { CanaryRollout, type RecordedCall, type RolloutEvent } from '../../lib/canary/index.js';
+import { InferenceHttpError, InferenceTimeoutError, type CanaryOptions } from '../../lib/index.js';
 import type { ProviderRegistry } from '../../lib/client/provider.registry.js';
 import { resolveInferenceOptions } from '../../lib/options/index.js';
 import { ManualClock } from './manual-clock.js';

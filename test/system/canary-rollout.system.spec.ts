@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import type { RolloutReport } from '../../lib/index.js';
+import type { RolloutReport } from '../../lib/canary/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callGateway, contentOf, type CallResult } from './support/load.js';
 import { startSample, type SampleProcess } from './support/sample-process.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PhaseFigures, RolloutReport } from '../../lib/index.js';
+import type { PhaseFigures, RolloutReport } from '../../lib/canary/index.js';
 import { CHROMIUM, dumpDom, openPage } from '../support/chromium.js';
 import { waitFor } from '../support/wait-for.js';
 import { callGateway } from './support/load.js';

@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IDLE_STATE, QUALITY_SIGNALS, type CanaryPhase } from '../../lib/index.js';
+import { IDLE_STATE } from '../../lib/canary/rollout-state.js';
+import { QUALITY_SIGNALS } from '../../lib/canary/answer-quality.js';
+import { type CanaryPhase } from '../../lib/index.js';
 import { RedisRolloutStore } from '../../lib/redis/index.js';
 import { RedisServer } from '../support/redis-server.js';
 import { HEALTHY, RolloutSim, seededRandom } from '../support/rollout-sim.js';

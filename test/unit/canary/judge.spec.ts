@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   judge,
   newcombeLower,
-  SideMetrics,
   wilsonLower,
   wilsonUpper,
   zScore,
   type JudgeCriteria,
-} from '../../../lib/index.js';
+} from '../../../lib/canary/judge.js';
+import { SideMetrics } from '../../../lib/canary/side-metrics.js';
 import {
   InferenceHttpError,
   InferenceRateLimitError,

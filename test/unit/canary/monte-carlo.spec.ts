@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUALITY_SIGNALS, zScore, type QualitySignal } from '../../../lib/index.js';
+import { QUALITY_SIGNALS } from '../../../lib/canary/answer-quality.js';
+import { zScore } from '../../../lib/canary/judge.js';
+import { type QualitySignal } from '../../../lib/canary/index.js';
 import { qualityBreaches } from '../../../lib/canary/judge.js';
 import { SIGNAL_BASE } from '../../../lib/canary/answer-quality.js';
 import { DEFAULT_THRESHOLDS } from '../../../lib/options/option.defaults.js';

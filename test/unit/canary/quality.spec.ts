@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  judge,
-  judgeShadow,
-  QUALITY_SIGNALS,
-  ShadowMetrics,
-  SideMetrics,
-  similarity,
-  zScore,
-  type AnswerQuality,
-  type JudgeCriteria,
-  type ShadowPairObservation,
-} from '../../../lib/index.js';
+import { judge, zScore, type JudgeCriteria } from '../../../lib/canary/judge.js';
+import { judgeShadow } from '../../../lib/canary/shadow-gate.js';
+import { QUALITY_SIGNALS, similarity } from '../../../lib/canary/answer-quality.js';
+import { ShadowMetrics, type ShadowPairObservation } from '../../../lib/canary/shadow-metrics.js';
+import { SideMetrics } from '../../../lib/canary/side-metrics.js';
+import { type AnswerQuality } from '../../../lib/canary/index.js';
 import { AnswerCollector, answerOf, qualityOf } from '../../../lib/canary/answer-quality.js';
 import { SUCCESS } from '../../../lib/canary/call-outcome.js';
 import { DEFAULT_THRESHOLDS } from '../../../lib/options/option.defaults.js';

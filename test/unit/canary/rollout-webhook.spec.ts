@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RolloutEvent } from '../../../lib/index.js';
+import type { RolloutEvent } from '../../../lib/canary/index.js';
 import { RolloutWebhook } from '../../../lib/canary/rollout.webhook.js';
 import { CapturingLogger } from '../../support/inference-harness.js';
 import { ManualClock } from '../../support/manual-clock.js';

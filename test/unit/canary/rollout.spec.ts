@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryRolloutStore, RolloutActionError, type RolloutState } from '../../../lib/index.js';
+import {
+  MemoryRolloutStore,
+  RolloutActionError,
+  type RolloutState,
+} from '../../../lib/canary/index.js';
 import { HEALTHY, LEGACY, LLM, RolloutSim, type Behaviour } from '../../support/rollout-sim.js';
 
 const MINUTE = 60_000;

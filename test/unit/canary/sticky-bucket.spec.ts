@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import murmurhash from 'murmurhash';
 import { describe, expect, it } from 'vitest';
-import { BUCKETS, bucketOf, murmur3x86_32, onCanary } from '../../../lib/index.js';
+import { BUCKETS, onCanary } from '../../../lib/routing/sticky-bucket.js';
+import { bucketOf } from '../../../lib/canary/index.js';
+import { murmur3x86_32 } from '../../../lib/routing/murmur3.js';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const hash = (text: string) => murmur3x86_32(utf8(text), utf8(text).length);

@@ -1,2 +1,0 @@
-export { sendSse, sseErrorBody, toSseEvents } from './sse-response.js';
-export type { SseResponseOptions, SseTarget } from './sse-response.js';
