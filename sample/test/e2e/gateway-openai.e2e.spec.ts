@@ -173,6 +173,7 @@ describe.each(Object.keys(adapters) as AdapterName[])(
         ...upstreamEnv(sample.legacy, sample.next),
         ROLLOUT_AUTOSTART: 'false',
         GATEWAY_RESPONSE_HEADERS: 'true',
+        READINESS_DELAY_MS: '0',
       });
       try {
         const { response } = await new OpenAI({

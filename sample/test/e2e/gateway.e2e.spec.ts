@@ -17,7 +17,11 @@ describe.each(Object.keys(adapters) as AdapterName[])(
     let baseUrl: string;
 
     // These tests expect unpinned calls on legacy.
-    const env = () => ({ ...upstreamEnv(legacy, next), ROLLOUT_AUTOSTART: 'false' });
+    const env = () => ({
+      ...upstreamEnv(legacy, next),
+      ROLLOUT_AUTOSTART: 'false',
+      READINESS_DELAY_MS: '0',
+    });
 
     beforeAll(async () => {
       ({ legacy, next } = await startUpstreams({ chunks: 5 }, { chunks: 3 }));
@@ -248,5 +252,15 @@ describe('the built sample (what `npm start` runs)', () => {
     sample.kill('SIGTERM');
     const exit = await sample.exited;
     expect({ code: exit.code, signal: exit.signal }).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+
+  it.each([
+    ['HTTP_ADAPTER', 'koa', /HTTP_ADAPTER must be one of express, fastify, got 'koa'/],
+    ['BODY_LIMIT_BYTES', '25MB', /BODY_LIMIT_BYTES must be a positive integer number of bytes/],
+  ])('refuses to start with a bad %s, naming it', async (name, value, message) => {
+    const failed = await startSample({ [name]: value }).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(Error);
+    expect((failed as Error).message).toMatch(/exited \(1\) before listening/);
+    expect((failed as Error).message).toMatch(message);
   });
 });

@@ -75,6 +75,10 @@ describe.each(Object.keys(adapters) as AdapterName[])('the rollout routes on %s'
       param: null,
     });
     expect(refused.headers['www-authenticate']).toBe('Bearer realm="rollout"');
+    // Refused inside the server's request listener, after the drain's gate counted the request
+    // (the gate names every request it tracks): a drain waits for refusals too.
+    expect(refused.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(refused.headers.connection).toBe('close');
     const wrong = await call('POST', '/rollout/pause', 'Bearer wrong', '{not json');
     expect([wrong.status, wrong.body.error?.code]).toEqual([401, 'invalid_token']);
     // The same paths as the routers match them: case, repeated and trailing slashes, escapes.
