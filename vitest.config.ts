@@ -53,7 +53,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'suite',
-          include: ['test/**/*.spec.ts'],
+          // The sample's own tests live beside it, in sample/test/.
+          include: ['test/**/*.spec.ts', 'sample/test/**/*.spec.ts'],
           exclude: [SIMULATIONS, LOAD, KEEP_ALIVE_CALLERS],
           sequence: { groupOrder: 1 },
         },

@@ -1,12 +1,14 @@
 import type { INestApplication } from '@nestjs/common';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-
-/** 25 MiB: a vision request with a few base64 images fits; JSON that large parses in ~50 ms. */
-export const DEFAULT_BODY_LIMIT_BYTES = 25 * 1024 * 1024;
+import { serverConfig, type ServerConfig } from './config/server.config.js';
+import { useRolloutAuth } from './rollout/rollout-auth.middleware.js';
 
 /**
- * What the gateway sets on the app before it listens, on Express and Fastify alike:
+ * What the gateway sets on the app before it listens, on Express and Fastify alike (`main.ts`
+ * calls it; so do the tests that start the app in-process):
+ * - the rollout's authentication, first, so a stranger's request to `/rollout*` is refused
+ *   before any body parser reads it (see `useRolloutAuth`);
  * - one JSON body limit (`BODY_LIMIT_BYTES`, default 25 MiB), where Express would allow 100 KB
  *   and Fastify 1 MB;
  * - a header block over Node's limit answered 431 in OpenAI's error shape, where Node would
@@ -14,11 +16,9 @@ export const DEFAULT_BODY_LIMIT_BYTES = 25 * 1024 * 1024;
  * - on Express, no `ETag`: Express hashes every response body for one, and no client of a POST
  *   API sends it back (Fastify computes none).
  */
-export function configureGateway(
-  app: INestApplication,
-  env: NodeJS.ProcessEnv = process.env,
-): void {
-  const limit = bodyLimit(env.BODY_LIMIT_BYTES);
+export function configureGateway(app: INestApplication): void {
+  const { bodyLimitBytes: limit } = app.get<ServerConfig>(serverConfig.KEY);
+  useRolloutAuth(app);
   const adapter = app.getHttpAdapter().getType();
   if (adapter === 'fastify') {
     // Fastify's own JSON parser, named: Nest 11 hands the raw Buffer on when given none.
@@ -51,15 +51,6 @@ interface FastifyInstance {
 interface ExpressApp {
   useBodyParser(type: string, options: { limit: number }): void;
   set(setting: string, value: unknown): void;
-}
-
-function bodyLimit(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return DEFAULT_BODY_LIMIT_BYTES;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`BODY_LIMIT_BYTES must be a positive integer number of bytes, got '${raw}'.`);
-  }
-  return value;
 }
 
 /** Node's parser refused the request before any handler: answer in OpenAI's shape when we can. */

@@ -9,8 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveInferenceOptions } from '../../lib/options/resolve-options.js';
 import { SimulatedProvider } from '../../lib/testing/index.js';
 import { AppModule } from '../../sample/app.module.js';
-import { inferenceConfig } from '../../sample/inference.config.js';
-import { prometheus } from '../../sample/metrics.controller.js';
+import { gatewayConfig } from '../../sample/config/gateway.config.js';
+import { inferenceConfig } from '../../sample/config/inference.config.js';
+import { rolloutConfig } from '../../sample/config/rollout.config.js';
+import { serverConfig } from '../../sample/config/server.config.js';
+import { prometheus } from '../../sample/ops/metrics.controller.js';
 import { startHttpApp } from '../support/http-app.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -220,6 +223,9 @@ describe('deploy/kubernetes: the sample on Kubernetes', () => {
         else if (/_BASE_URL$/.test(entry.name)) process.env[entry.name] = 'https://x.example/v1';
         else if (/_API_KEY$/.test(entry.name)) process.env[entry.name] = 'sk-stand-in';
       }
+      // Each of the sample's config namespaces accepts the manifest's values.
+      expect(serverConfig()).toMatchObject({ host: '0.0.0.0', port: 3000 });
+      expect(() => [gatewayConfig(), rolloutConfig()]).not.toThrow();
       const resolved = resolveInferenceOptions(await inferenceConfig());
       expect(resolved.shutdown).toMatchObject({
         readinessDelayMs: 5_000,

@@ -35,7 +35,7 @@ interface ShadowSection {
  * The rollout from `legacy` to `next`: `GET /rollout` shows where it stands, with the figures of
  * the judge's last evaluation per side and a `shadow` section; `GET /rollout/figures` the current phase's so far;
  * `GET /rollout/events` the last transitions; `POST /rollout/{start,pause,resume,advance,
- * rollback,promote}` move it. Errors are in OpenAI's shape. `RolloutAuthHook` authenticates
+ * rollback,promote}` move it. Errors are in OpenAI's shape. `RolloutAuthMiddleware` authenticates
  * these routes before their bodies are parsed; the guards check again.
  */
 @Controller('rollout')

@@ -1,17 +1,18 @@
 import type { InferenceMetadata } from 'nestjs-inference';
+import type { GatewayConfig } from '../config/gateway.config.js';
 
 /**
- * Response headers a gateway's users ask for, each switched on by the environment because they
- * reveal internals: `GATEWAY_RESPONSE_HEADERS=true` adds which provider and rollout side served
- * the call, whether it fell back, and what it cost; `GATEWAY_RELAY_RATE_LIMITS=true` relays the
- * provider's `x-ratelimit-*` headers (unary calls).
+ * Response headers a gateway's users ask for, each switched on by the configuration because they
+ * reveal internals: `responseHeaders` (`GATEWAY_RESPONSE_HEADERS=true`) adds which provider and
+ * rollout side served the call, whether it fell back, and what it cost; `relayRateLimits`
+ * (`GATEWAY_RELAY_RATE_LIMITS=true`) relays the provider's `x-ratelimit-*` headers (unary calls).
  */
 export function gatewayHeaders(
   inference: InferenceMetadata,
-  env: NodeJS.ProcessEnv = process.env,
+  config: Pick<GatewayConfig, 'responseHeaders' | 'relayRateLimits'>,
 ): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (env.GATEWAY_RESPONSE_HEADERS === 'true') {
+  if (config.responseHeaders) {
     headers['x-inference-provider'] = inference.provider;
     if (inference.side) headers['x-inference-side'] = inference.side;
     if (inference.fallbackFrom) headers['x-inference-fallback-from'] = inference.fallbackFrom;
@@ -20,7 +21,7 @@ export function gatewayHeaders(
       if (inference.cost.estimated) headers['x-inference-cost-estimated'] = 'true';
     }
   }
-  if (env.GATEWAY_RELAY_RATE_LIMITS === 'true' && inference.rateLimit) {
+  if (config.relayRateLimits && inference.rateLimit) {
     Object.assign(headers, inference.rateLimit);
   }
   return headers;

@@ -2,19 +2,17 @@ import type { ExecutionContext } from '@nestjs/common';
 import { HttpException } from '@nestjs/common';
 import * as crypto from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RolloutAccess } from '../../sample/rollout-access.js';
-import { RolloutAdminGuard, RolloutReadGuard } from '../../sample/rollout-admin.guard.js';
-import { scopeOf } from '../../sample/rollout-auth.hook.js';
+import { RolloutAccess } from '../../rollout/rollout-access.js';
+import { RolloutAdminGuard, RolloutReadGuard } from '../../rollout/rollout-admin.guard.js';
+import { scopeOf } from '../../rollout/rollout-auth.middleware.js';
 
 vi.mock('node:crypto', async (importOriginal) => {
   const original = await importOriginal<typeof import('node:crypto')>();
   return { ...original, timingSafeEqual: vi.fn(original.timingSafeEqual) };
 });
 
-function accessWith(admin?: string, read?: string): RolloutAccess {
-  vi.stubEnv('ROLLOUT_ADMIN_TOKEN', admin ?? '');
-  vi.stubEnv('ROLLOUT_READ_TOKEN', read ?? '');
-  return new RolloutAccess();
+function accessWith(adminToken?: string, readToken?: string): RolloutAccess {
+  return new RolloutAccess({ adminToken, readToken });
 }
 
 function contextWith(authorization?: string): ExecutionContext {
@@ -23,7 +21,6 @@ function contextWith(authorization?: string): ExecutionContext {
 }
 
 afterEach(() => {
-  vi.unstubAllEnvs();
   vi.mocked(crypto.timingSafeEqual).mockClear();
 });
 
@@ -99,7 +96,7 @@ describe('RolloutAccess (the sample’s rollout tokens)', () => {
   });
 });
 
-describe('scopeOf (which requests the auth hook checks)', () => {
+describe('scopeOf (which requests the auth middleware checks)', () => {
   it('matches the rollout routes as the routers may match them', () => {
     expect(scopeOf('GET', '/rollout')).toBe('read');
     expect(scopeOf('HEAD', '/rollout/figures?x=1')).toBe('read');

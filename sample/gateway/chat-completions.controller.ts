@@ -1,7 +1,8 @@
-import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Inject, Post, Res } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
 import { InferenceService, sendSse, type ChatCompletionRequest } from 'nestjs-inference';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
 import { gatewayHeaders } from './gateway-headers.js';
 import { checkChatRequest } from './openai-request.js';
 import { UsageLedger } from './usage-ledger.service.js';
@@ -20,6 +21,7 @@ export class ChatCompletionsController {
     private readonly inference: InferenceService,
     private readonly adapterHost: HttpAdapterHost,
     private readonly ledger: UsageLedger,
+    @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
   ) {}
 
   @Post('chat/completions')
@@ -29,7 +31,7 @@ export class ChatCompletionsController {
     @Headers('x-inference-provider') pinned: string | undefined,
     @Res() response: AdapterResponse,
   ): Promise<void> {
-    const provider = process.env.ALLOW_PROVIDER_HEADER === 'true' ? pinned : undefined;
+    const provider = this.config.allowProviderHeader ? pinned : undefined;
     checkChatRequest(body);
     if (body.stream === true) {
       const stream = this.inference.stream(body, {
@@ -44,7 +46,7 @@ export class ChatCompletionsController {
     const completion = await this.inference.chat(body, { provider });
     this.ledger.record(completion.usage);
     const { httpAdapter } = this.adapterHost;
-    for (const [name, value] of Object.entries(gatewayHeaders(completion.inference))) {
+    for (const [name, value] of Object.entries(gatewayHeaders(completion.inference, this.config))) {
       httpAdapter.setHeader(response, name, value);
     }
     httpAdapter.reply(response, completion, 200);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gatewayHeaders } from '../../sample/gateway-headers.js';
+import { gatewayHeaders } from '../../gateway/gateway-headers.js';
 
 const inference = {
   provider: 'next',
@@ -16,17 +16,19 @@ const inference = {
 
 describe('the sample’s opt-in response headers', () => {
   it('reveal nothing unless switched on', () => {
-    expect(gatewayHeaders(inference, {})).toEqual({});
+    expect(gatewayHeaders(inference, { responseHeaders: false, relayRateLimits: false })).toEqual(
+      {},
+    );
   });
 
   it('say who served, whether it fell back, what it cost; and relay rate limits', () => {
-    expect(gatewayHeaders(inference, { GATEWAY_RESPONSE_HEADERS: 'true' })).toEqual({
+    expect(gatewayHeaders(inference, { responseHeaders: true, relayRateLimits: false })).toEqual({
       'x-inference-provider': 'next',
       'x-inference-side': 'stable',
       'x-inference-fallback-from': 'next',
       'x-inference-cost-usd': '0.00012300',
     });
-    expect(gatewayHeaders(inference, { GATEWAY_RELAY_RATE_LIMITS: 'true' })).toEqual({
+    expect(gatewayHeaders(inference, { responseHeaders: false, relayRateLimits: true })).toEqual({
       'x-ratelimit-remaining-requests': '9',
     });
   });

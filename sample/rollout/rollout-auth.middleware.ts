@@ -1,38 +1,24 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Injectable, type INestApplication, type NestMiddleware } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RolloutAccess, type RolloutScope } from './rollout-access.js';
 
-type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
-
 /**
- * Authenticates the rollout's routes before the app sees the request. Nest parses bodies before
- * any guard or middleware runs, so without this an unauthenticated `POST /rollout/pause` with a
- * broken body would learn about its body (400) instead of being refused (401), and every
- * stranger's body would be parsed. It wraps the HTTP server's request listener, which is the
- * same on Express and Fastify; the guards still check every request (defence in depth).
+ * Authenticates the rollout's routes before the app reads the request. Nest parses JSON bodies
+ * before any guard runs, so the guards alone would let an unauthenticated `POST /rollout/pause`
+ * with a broken body learn about its body (400) instead of being refused (401), and would parse
+ * every stranger's body. Installed with `useRolloutAuth(app)` ahead of the body parsers; the
+ * guards still check every request (defence in depth, and wherever the rollout's routes are
+ * mounted without it).
  *
- * Installed in `onModuleInit`: after the server exists, before the drain's gate prepends its own
- * listener at bootstrap (so a refused request is still tracked by the drain).
+ * Every request passes through it, and only those to a rollout route are checked (`scopeOf`): a
+ * path is matched as either router may match it, and a request refused here never reaches one.
  */
 @Injectable()
-export class RolloutAuthHook implements OnModuleInit {
-  constructor(
-    private readonly adapterHost: HttpAdapterHost,
-    private readonly access: RolloutAccess,
-  ) {}
+export class RolloutAuthMiddleware implements NestMiddleware<IncomingMessage, ServerResponse> {
+  constructor(private readonly access: RolloutAccess) {}
 
-  onModuleInit(): void {
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-    if (!server) return; // no HTTP server: an application context
-    const listeners = server.listeners('request') as RequestListener[];
-    server.removeAllListeners('request');
-    const refuse = (request: IncomingMessage, response: ServerResponse) =>
-      this.#refuse(request, response);
-    server.on('request', function (this: Server, request, response) {
-      if (refuse(request, response)) return;
-      for (const listener of listeners) listener.call(this, request, response);
-    });
+  use(request: IncomingMessage, response: ServerResponse, next: () => void): void {
+    if (!this.#refuse(request, response)) next();
   }
 
   /** Answers a request to a rollout route that its credentials do not allow; true if it did. */
@@ -53,6 +39,21 @@ export class RolloutAuthHook implements OnModuleInit {
     response.end(body);
     return true;
   }
+}
+
+/**
+ * Puts the rollout's authentication first among the app's middleware. Call it before the body
+ * parsers are registered (`useBodyParser`, and before `init()`/`listen()`, which add Nest's
+ * defaults): on Express the middleware then runs before `express.json()`; on Fastify Nest's
+ * middleware runs in the `onRequest` hook, before any content-type parser reads the body.
+ * Either way it runs inside the server's request listener, after the drain's gate has counted
+ * the request.
+ */
+export function useRolloutAuth(app: INestApplication): void {
+  const middleware = app.get(RolloutAuthMiddleware);
+  app.use((request: IncomingMessage, response: ServerResponse, next: () => void) =>
+    middleware.use(request, response, next),
+  );
 }
 
 const ROLLOUT_OR_ESCAPE = /rollout|%/i;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimulatedProvider } from '../../lib/testing/index.js';
-import { withShadowPhase } from '../../sample/rollout-phases.js';
+import type { SimulatedProvider } from 'nestjs-inference/testing';
+import { withShadowPhase } from '../../rollout/rollout-phases.js';
 import { startSampleApp, type SampleApp } from '../support/sample-app.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 
 interface SampleReport {
   phase: number;

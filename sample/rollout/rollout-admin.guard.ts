@@ -10,7 +10,7 @@ import { RolloutAccess, type RolloutScope } from './rollout-access.js';
 
 /**
  * Checks a rollout route's credentials (see `RolloutAccess`) and refuses in OpenAI's error shape.
- * `RolloutAuthHook` refuses the same requests before their bodies are parsed; the guards keep
+ * `RolloutAuthMiddleware` refuses the same requests before their bodies are parsed; the guards keep
  * the routes closed wherever the controller is mounted without it.
  */
 abstract class RolloutScopeGuard implements CanActivate {

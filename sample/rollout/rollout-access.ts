@@ -1,5 +1,6 @@
-import { HttpException, Injectable } from '@nestjs/common';
+import { HttpException, Inject, Injectable } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { rolloutConfig, type RolloutConfig } from '../config/rollout.config.js';
 
 /** What a rollout route needs: `read` (the status, figures, events) or `admin` (the actions). */
 export type RolloutScope = 'read' | 'admin';
@@ -51,8 +52,13 @@ function bearerOf(authorization: string | undefined): string | undefined {
  */
 @Injectable()
 export class RolloutAccess {
-  readonly #admin = tokenDigest(process.env.ROLLOUT_ADMIN_TOKEN);
-  readonly #read = tokenDigest(process.env.ROLLOUT_READ_TOKEN);
+  readonly #admin: Buffer | undefined;
+  readonly #read: Buffer | undefined;
+
+  constructor(@Inject(rolloutConfig.KEY) config: RolloutConfig) {
+    this.#admin = tokenDigest(config.adminToken);
+    this.#read = tokenDigest(config.readToken);
+  }
 
   /** Whether reading needs a token (the dashboard asks for one then). */
   get readProtected(): boolean {

@@ -1,6 +1,6 @@
 import OpenAI, { NotFoundError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adapters, type AdapterName } from '../support/http-app.js';
+import { adapters, type AdapterName } from '../../../test/support/http-app.js';
 import { startSampleApp, type SampleApp } from '../support/sample-app.js';
 
 const ENV = {

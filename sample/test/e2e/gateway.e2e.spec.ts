@@ -2,10 +2,10 @@ import type { INestApplication } from '@nestjs/common';
 import OpenAI, { APIError, BadRequestError, RateLimitError } from 'openai';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SimulatedProvider } from '../../lib/testing/index.js';
-import { AppModule } from '../../sample/app.module.js';
-import { startSample, type SampleProcess } from '../system/support/sample-process.js';
-import { adapters, startHttpApp, type AdapterName } from '../support/http-app.js';
+import type { SimulatedProvider } from 'nestjs-inference/testing';
+import { adapters, type AdapterName } from '../../../test/support/http-app.js';
+import { startSample, type SampleProcess } from '../../../test/system/support/sample-process.js';
+import { startGateway, startUpstreams, upstreamEnv } from '../support/sample-app.js';
 
 describe.each(Object.keys(adapters) as AdapterName[])(
   'sample gateway on %s, with the openai SDK',
@@ -16,33 +16,23 @@ describe.each(Object.keys(adapters) as AdapterName[])(
     let client: OpenAI;
     let baseUrl: string;
 
+    // These tests expect unpinned calls on legacy.
+    const env = () => ({
+      ...upstreamEnv(legacy, next),
+      ROLLOUT_AUTOSTART: 'false',
+      READINESS_DELAY_MS: '0',
+    });
+
     beforeAll(async () => {
-      legacy = await SimulatedProvider.start({ apiKey: 'sk-legacy', chunks: 5 });
-      next = await SimulatedProvider.start({ apiKey: 'sk-next', chunks: 3 });
-      Object.assign(process.env, {
-        INFERENCE_BASE_URL: legacy.baseUrl,
-        INFERENCE_API_KEY: 'sk-legacy',
-        CANARY_BASE_URL: next.baseUrl,
-        CANARY_API_KEY: 'sk-next',
-        ROLLOUT_AUTOSTART: 'false', // these tests expect unpinned calls on legacy
-      });
+      ({ legacy, next } = await startUpstreams({ chunks: 5 }, { chunks: 3 }));
       let url: string;
-      ({ app, url } = await startHttpApp(adapter, { imports: [AppModule] }));
+      ({ app, url } = await startGateway(adapter, env()));
       baseUrl = url;
       client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused-by-the-gateway', maxRetries: 0 });
     });
     afterAll(async () => {
       await app.close();
       await Promise.all([legacy.close(), next.close()]);
-      for (const name of [
-        'INFERENCE_BASE_URL',
-        'INFERENCE_API_KEY',
-        'CANARY_BASE_URL',
-        'CANARY_API_KEY',
-        'ROLLOUT_AUTOSTART',
-      ]) {
-        delete process.env[name];
-      }
     });
     beforeEach(() => {
       legacy.reset();
@@ -77,20 +67,22 @@ describe.each(Object.keys(adapters) as AdapterName[])(
     });
 
     it('pins a call to a provider by header only when ALLOW_PROVIDER_HEADER is on, under that provider’s model name', async () => {
-      const pinned = () =>
-        client.chat.completions.create(
+      const pinned = (through: OpenAI) =>
+        through.chat.completions.create(
           { model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] },
           { headers: { 'x-inference-provider': 'next' } },
         );
-      await pinned();
+      await pinned(client);
       expect([next.attempts, legacy.attempts]).toEqual([0, 1]); // off by default: ignored
-      process.env.ALLOW_PROVIDER_HEADER = 'true';
+      const allowing = await startGateway(adapter, { ...env(), ALLOW_PROVIDER_HEADER: 'true' });
       try {
-        const completion = await pinned();
+        const completion = await pinned(
+          new OpenAI({ baseURL: `${allowing.url}/v1`, apiKey: 'unused', maxRetries: 0 }),
+        );
         expect(completion.choices[0]!.message.content).toBe('tok0 tok1 tok2 ');
         expect(next.requests.map((request) => request.body?.model)).toEqual(['deepseek-v3.2']);
       } finally {
-        delete process.env.ALLOW_PROVIDER_HEADER;
+        await allowing.app.close();
       }
     });
 
@@ -260,5 +252,15 @@ describe('the built sample (what `npm start` runs)', () => {
     sample.kill('SIGTERM');
     const exit = await sample.exited;
     expect({ code: exit.code, signal: exit.signal }).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+
+  it.each([
+    ['HTTP_ADAPTER', 'koa', /HTTP_ADAPTER must be one of express, fastify, got 'koa'/],
+    ['BODY_LIMIT_BYTES', '25MB', /BODY_LIMIT_BYTES must be a positive integer number of bytes/],
+  ])('refuses to start with a bad %s, naming it', async (name, value, message) => {
+    const failed = await startSample({ [name]: value }).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(Error);
+    expect((failed as Error).message).toMatch(/exited \(1\) before listening/);
+    expect((failed as Error).message).toMatch(message);
   });
 });

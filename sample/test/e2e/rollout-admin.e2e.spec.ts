@@ -1,22 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatedProvider } from '../../lib/testing/index.js';
-import { AppModule } from '../../sample/app.module.js';
-import { adapters, startHttpApp, type AdapterName } from '../support/http-app.js';
+import type { SimulatedProvider } from 'nestjs-inference/testing';
+import { adapters, type AdapterName } from '../../../test/support/http-app.js';
+import { startGateway, startUpstreams, upstreamEnv } from '../support/sample-app.js';
 
 const ADMIN = 'admin-token-e2e-0123';
 const READER = 'read-token-e2e-4567';
-const VARIABLES = [
-  'INFERENCE_BASE_URL',
-  'INFERENCE_API_KEY',
-  'CANARY_BASE_URL',
-  'CANARY_API_KEY',
-  'ROLLOUT_AUTOSTART',
-  'READINESS_DELAY_MS',
-  'ROLLOUT_ADMIN_TOKEN',
-  'ROLLOUT_READ_TOKEN',
-];
 
 interface Answer {
   status: number;
@@ -34,30 +24,24 @@ describe.each(Object.keys(adapters) as AdapterName[])('the rollout routes on %s'
   let url: string;
 
   beforeAll(async () => {
-    legacy = await SimulatedProvider.start({ apiKey: 'sk-legacy' });
-    next = await SimulatedProvider.start({ apiKey: 'sk-next' });
+    ({ legacy, next } = await startUpstreams());
   });
   afterEach(async () => {
     await app?.close();
     app = undefined;
-    for (const name of VARIABLES) delete process.env[name];
   });
   afterAll(async () => {
     await Promise.all([legacy.close(), next.close()]);
   });
 
   async function start(tokens: { admin?: string; read?: string }): Promise<void> {
-    Object.assign(process.env, {
-      INFERENCE_BASE_URL: legacy.baseUrl,
-      INFERENCE_API_KEY: 'sk-legacy',
-      CANARY_BASE_URL: next.baseUrl,
-      CANARY_API_KEY: 'sk-next',
+    ({ app, url } = await startGateway(adapter, {
+      ...upstreamEnv(legacy, next),
       ROLLOUT_AUTOSTART: 'false',
       READINESS_DELAY_MS: '0',
       ...(tokens.admin ? { ROLLOUT_ADMIN_TOKEN: tokens.admin } : {}),
       ...(tokens.read ? { ROLLOUT_READ_TOKEN: tokens.read } : {}),
-    });
-    ({ app, url } = await startHttpApp(adapter, { imports: [AppModule] }));
+    }));
   }
 
   async function call(
@@ -91,6 +75,10 @@ describe.each(Object.keys(adapters) as AdapterName[])('the rollout routes on %s'
       param: null,
     });
     expect(refused.headers['www-authenticate']).toBe('Bearer realm="rollout"');
+    // Refused inside the server's request listener, after the drain's gate counted the request
+    // (the gate names every request it tracks): a drain waits for refusals too.
+    expect(refused.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(refused.headers.connection).toBe('close');
     const wrong = await call('POST', '/rollout/pause', 'Bearer wrong', '{not json');
     expect([wrong.status, wrong.body.error?.code]).toEqual([401, 'invalid_token']);
     // The same paths as the routers match them: case, repeated and trailing slashes, escapes.

@@ -1,10 +1,14 @@
 import OpenAI, { APIError } from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimulatedProvider } from '../../lib/testing/index.js';
-import { configureGateway } from '../../sample/gateway-setup.js';
-import { adapters, type AdapterName } from '../support/http-app.js';
-import { startSampleApp, type SampleApp } from '../support/sample-app.js';
+import type { SimulatedProvider } from 'nestjs-inference/testing';
+import { adapters, type AdapterName } from '../../../test/support/http-app.js';
+import {
+  startGateway,
+  startSampleApp,
+  upstreamEnv,
+  type SampleApp,
+} from '../support/sample-app.js';
 
 describe.each(Object.keys(adapters) as AdapterName[])(
   'the sample as an OpenAI-compatible gateway on %s',
@@ -18,7 +22,7 @@ describe.each(Object.keys(adapters) as AdapterName[])(
       sample = await startSampleApp(
         adapter,
         { ROLLOUT_AUTOSTART: 'false' },
-        { providers: { chunks: 3 }, configure: (app) => configureGateway(app, {}) },
+        { providers: { chunks: 3 } },
       );
       ({ legacy, url } = sample);
       client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
@@ -164,13 +168,25 @@ describe.each(Object.keys(adapters) as AdapterName[])(
       expect(quiet.response.headers.get('x-inference-provider')).toBeNull();
       // Nor an ETag: Express would hash every answer for one that no POST client sends back.
       expect(quiet.response.headers.get('etag')).toBeNull();
-      process.env.GATEWAY_RESPONSE_HEADERS = 'true';
+      // The same gateway with GATEWAY_RESPONSE_HEADERS=true, against the same providers.
+      const telling = await startGateway(adapter, {
+        ...upstreamEnv(sample.legacy, sample.next),
+        ROLLOUT_AUTOSTART: 'false',
+        GATEWAY_RESPONSE_HEADERS: 'true',
+        READINESS_DELAY_MS: '0',
+      });
       try {
-        const { response } = await ask();
+        const { response } = await new OpenAI({
+          baseURL: `${telling.url}/v1`,
+          apiKey: 'unused',
+          maxRetries: 0,
+        }).chat.completions
+          .create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] })
+          .withResponse();
         expect(response.headers.get('x-inference-provider')).toBe('legacy');
         expect(Number(response.headers.get('x-inference-cost-usd'))).toBeGreaterThan(0);
       } finally {
-        delete process.env.GATEWAY_RESPONSE_HEADERS;
+        await telling.app.close();
       }
     });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePhases } from '../../sample/rollout-phases.js';
+import { parsePhases } from '../../rollout/rollout-phases.js';
 
 describe('the sample’s ROLLOUT_PHASES', () => {
   it('reads weight:duration pairs in ms, s, m or h, with a bare final weight', () => {
