@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { CanaryRollout, type RolloutEvent } from 'nestjs-inference';
+import { CanaryRollout, type RolloutEvent } from 'nestjs-inference/canary';
 
 /** One transition as the dashboard lists it: the event without the full report it carries. */
 export interface RolloutEventEntry {

@@ -1,4 +1,4 @@
-import type { RolloutStore } from 'nestjs-inference';
+import type { RolloutStore } from 'nestjs-inference/canary';
 
 /**
  * With `REDIS_URL`, replicas share one rollout through Redis; without it, each keeps its own in

@@ -6,7 +6,7 @@ import {
   type PhaseFigures,
   type RolloutReport,
   type ShadowFigures,
-} from 'nestjs-inference';
+} from 'nestjs-inference/canary';
 import { openAiException } from './rollout-access.js';
 import { RolloutAdminGuard, RolloutReadGuard } from './rollout-admin.guard.js';
 import { RolloutEventLog, type RolloutEventEntry } from './rollout-event-log.js';
