@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { InferenceOptionsError } from '../../lib/index.js';
-import { defaultShutdown } from '../../lib/options/option.defaults.js';
+import { defaultShutdown } from '../../lib/lifecycle/shutdown-options.js';
 import { resolveInferenceOptions } from '../../lib/options/resolve-options.js';
 
 const KEY = 'sk-live-abcdef0123456789';

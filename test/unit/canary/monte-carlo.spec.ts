@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUALITY_SIGNALS, zScore, type QualitySignal } from '../../../lib/index.js';
 import { qualityBreaches } from '../../../lib/canary/judge.js';
 import { SIGNAL_BASE } from '../../../lib/canary/answer-quality.js';
-import { DEFAULT_THRESHOLDS } from '../../../lib/options/option.defaults.js';
+import { DEFAULT_THRESHOLDS } from '../../../lib/canary/canary-options.js';
 import { LLM, RolloutSim, seededRandom, type Behaviour } from '../../support/rollout-sim.js';
 
 /**
