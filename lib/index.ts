@@ -59,7 +59,7 @@ export type {
   OpenAiErrorBody,
   UpstreamErrorBody,
 } from './errors/index.js';
-export { InferenceOptionsError } from './options/index.js';
+export { InferenceOptionsError, inferenceOptionsSchema } from './options/index.js';
 export type {
   CallTimeoutOptions,
   CanaryFastFailOptions,
