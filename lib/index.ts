@@ -7,7 +7,8 @@
 // The module and its options.
 export { InferenceModule } from './inference.module.js';
 export type { InferenceModuleExtras } from './inference.module-definition.js';
-export { InferenceOptionsError } from './options/inference-options.error.js';
+export { InferenceOptionsError } from './rules/inference-options.error.js';
+export { inferenceOptionsSchema } from './options/resolve-options.js';
 export type {
   CallTimeoutOptions,
   CanaryFastFailOptions,

@@ -8,6 +8,7 @@ import { ROLLOUT_STORE } from './canary/rollout.store.js';
 import { CanaryRouter } from './routing/canary.router.js';
 import { ShadowMirror } from './canary/shadow.mirror.js';
 import { InferenceRouter } from './routing/inference.router.js';
+import { PROVIDER_REGISTRY_OPTIONS } from './client/provider-options.js';
 import { ProviderRegistry } from './client/provider.registry.js';
 import { InferenceInterceptor } from './context/inference.interceptor.js';
 import { INFERENCE_ERROR_OPTIONS } from './errors/to-http-exception.js';
@@ -25,8 +26,11 @@ import { INFERENCE_CALL_STEPS, type CallStep } from './call/call-step.js';
 import { RolloutStep } from './call/rollout.step.js';
 import { InflightRegistry } from './lifecycle/inflight.registry.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown.coordinator.js';
-import { resolveInferenceOptions } from './options/resolve-options.js';
-import type { ResolvedInferenceOptions } from './options/resolved-options.interface.js';
+import {
+  providerRegistryOptions,
+  resolveInferenceOptions,
+  type ResolvedInferenceOptions,
+} from './options/resolve-options.js';
 
 /**
  * `InferenceModule.forRoot(options)` or `forRootAsync({ imports, inject, useFactory })`.
@@ -70,6 +74,11 @@ function withProviders(definition: DynamicModule, extras: InferenceModuleExtras)
     {
       provide: INFERENCE_ERROR_OPTIONS,
       useFactory: (options: ResolvedInferenceOptions) => options.errors,
+      inject: [INFERENCE_OPTIONS],
+    },
+    {
+      provide: PROVIDER_REGISTRY_OPTIONS,
+      useFactory: providerRegistryOptions,
       inject: [INFERENCE_OPTIONS],
     },
     ProviderRegistry,

@@ -1,7 +1,5 @@
 import { InferenceRequestError } from '../errors/index.js';
-import { headerProblem } from '../client/header-rules.js';
-import { CALL_TIMEOUT_FIELDS } from '../client/provider-options.js';
-import { callBudgetProblem } from '../options/option-checks.js';
+import { At, checkBudgets, headerProblem, type Issue } from '../rules/index.js';
 import type { ModelSelection } from '../model/model-selection.js';
 import type { ChatCallOptions } from './call-options.interface.js';
 
@@ -18,8 +16,6 @@ export function withRouteDefaults<T extends ChatCallOptions>(
     timeouts: options.timeouts ?? selection.timeouts,
   };
 }
-
-const CALL_TIMEOUTS: ReadonlySet<string> = new Set(CALL_TIMEOUT_FIELDS);
 
 export /** Makes the caller's-mistake errors of one call: raised before anything is sent. */
 function requestError(provider: string, requestId: string) {
@@ -52,15 +48,9 @@ export function checkCallOptions(
     const problem = headerProblem(name, value);
     if (problem) throw invalid(`Call option headers: ${problem}.`);
   }
-  for (const [field, value] of options.timeouts ? Object.entries(options.timeouts) : []) {
-    if (!CALL_TIMEOUTS.has(field)) {
-      throw invalid(
-        `Call option timeouts.${field} is not supported: only ${CALL_TIMEOUT_FIELDS.join(', ')} can be set per call (connectMs is set per provider).`,
-      );
-    }
-    const problem = callBudgetProblem(`Call option timeouts.${field}`, field, value);
-    if (problem) throw invalid(problem);
-  }
+  const issues: Issue[] = [];
+  checkBudgets(options.timeouts, new At(issues, ['timeouts'], 'Call option '), 'call');
+  if (issues[0]) throw invalid(issues[0].message);
   if (
     options.maxRetries !== undefined &&
     (!Number.isInteger(options.maxRetries) || options.maxRetries < 0)

@@ -1,44 +1,38 @@
-import type { ModelPrice } from '../pricing/call-cost.js';
+import { pricesRule, type ModelPrice } from '../pricing/call-cost.js';
+import {
+  bool,
+  duration,
+  group,
+  headers,
+  httpUrl,
+  integer,
+  optional,
+  strings,
+  text,
+  TIMEOUTS,
+  INVALID,
+  isDict,
+  record,
+  type Resolved,
+  type Rule,
+  type TableOf,
+  type TimeoutOptions,
+} from '../rules/index.js';
 import type { Clock } from './clock.js';
-import type { Secret } from './secret.js';
+import { OWNED_HEADERS, SECRET_HEADERS } from './header-rules.js';
+import { Secret } from './secret.js';
 
 /*
- * The provider client's own option tables: a provider as the app configures it, and as the client
- * gets it once resolved. The module's options (`options/`) compose them, fill in their defaults,
- * validate them, and re-export their names.
+ * The provider client's own option tables: a provider as the app configures it, its rules and
+ * defaults, and what the client gets once resolved (inferred from the tables). The module's
+ * options (`options/`) compose them and re-export their names. The timeouts are the one table
+ * providers, calls and routes share (`rules/timeouts.ts`).
  */
-
-/** The budgets a single call may override; `connectMs` belongs to the provider's connection pool. */
-export const CALL_TIMEOUT_FIELDS = ['headersMs', 'firstChunkMs', 'idleMs', 'totalMs'] as const;
-
-/**
- * What bounds a call. A unary call's response headers usually come only when the whole
- * generation is done, so a unary call is bounded by `totalMs` until they arrive (and by `headersMs`
- * if you set it), then by `idleMs` between body reads. A stream is bounded by `firstChunkMs` until
- * its first chunk, then by `idleMs` between chunks. SSE comments (`: keep-alive`) are not progress:
- * they reset neither budget. `totalMs` bounds everything: attempts, backoff and a fallback.
- */
-export interface TimeoutOptions {
-  /** Opening a TCP/TLS connection. Default 5,000 ms. */
-  connectMs: number;
-  /**
-   * From sending the request to the response headers, for unary calls and streams. Default 0:
-   * no bound of its own (a unary generation may take minutes before its headers); set it when
-   * your provider sends headers at once.
-   */
-  headersMs: number;
-  /** Streams: from sending the request to the first chunk (comments do not count). Default 60,000 ms. */
-  firstChunkMs: number;
-  /** Longest silence between two body reads, or two stream chunks. Default 30,000 ms. */
-  idleMs: number;
-  /** The whole call: retries, backoff and a canary's fallback included. Default 120,000 ms. */
-  totalMs: number;
-}
-
-/** What a call may override of its provider's timeouts (see `CALL_TIMEOUT_FIELDS`). */
-export type CallTimeoutOptions = Partial<
-  Pick<TimeoutOptions, (typeof CALL_TIMEOUT_FIELDS)[number]>
->;
+export {
+  CALL_TIMEOUT_FIELDS,
+  type CallTimeoutOptions,
+  type TimeoutOptions,
+} from '../rules/index.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt. Default 2; 0 turns retries off. */
@@ -93,35 +87,159 @@ export interface ProviderOptions {
   prices?: Record<string, ModelPrice>;
 }
 
-/** One provider's options after validation, with every default filled in. */
-export interface ResolvedProviderOptions {
-  name: string;
-  /** Origin only (`https://host:port`): one connection pool per origin. */
-  origin: string;
-  /** Path prefix from `baseUrl`, without a trailing slash (`/v1`). */
-  basePath: string;
-  apiKey: Secret;
-  defaultModel?: string;
-  /** Extra headers, names lowercased, without the secret ones. */
-  headers: Readonly<Record<string, string>>;
-  /** Headers whose values are credentials (by name, or listed in `secretHeaders`), kept like `apiKey`. */
-  secretHeaders: ReadonlyMap<string, Secret>;
-  streamUsage: boolean;
-  maxResponseBytes: number;
-  timeouts: Readonly<TimeoutOptions>;
-  retry: Readonly<RetryOptions>;
-  pool: Readonly<PoolOptions>;
-  /** By the provider's model name; `cachedInput` filled in. */
-  prices: ReadonlyMap<string, Readonly<Required<ModelPrice>>>;
+const MiB = 1024 * 1024;
+
+const RETRY = {
+  maxRetries: { rule: integer(0, 10), default: 2 },
+  baseDelayMs: { rule: duration(0), default: 250 },
+  maxDelayMs: { rule: duration(0), default: 8_000 },
+  afterTimeout: { rule: bool, default: false },
+} satisfies TableOf<RetryOptions>;
+
+const POOL = {
+  connections: { rule: integer(1, 10_000), default: 128 },
+  keepAliveTimeoutMs: { rule: duration(), default: 4_000 },
+} satisfies TableOf<PoolOptions>;
+
+/**
+ * No timeout may outlast the total budget. A default is lowered to fit a smaller `totalMs`; a
+ * value the user set is an error, since it could never fire.
+ */
+const timeouts = group(TIMEOUTS, (resolved, at, given) => {
+  const total = at.child('totalMs').name;
+  let valid = true;
+  for (const field of ['connectMs', 'headersMs', 'firstChunkMs', 'idleMs'] as const) {
+    if (field === 'headersMs' && resolved.headersMs === 0) continue; // off
+    if (given[field] === undefined) resolved[field] = Math.min(resolved[field], resolved.totalMs);
+    else if (resolved[field] > resolved.totalMs) {
+      valid = false;
+      at.child(field).fail(
+        `(${resolved[field]} ms) is longer than ${total} (${resolved.totalMs} ms), so it could never fire. Lower it or raise ${total}.`,
+      );
+    }
+  }
+  return valid ? resolved : INVALID;
+});
+
+/** A default base delay is lowered to fit a smaller `maxDelayMs`; a base set above it is an error. */
+const retry = group(RETRY, (resolved, at, given) => {
+  if (given.baseDelayMs === undefined) {
+    resolved.baseDelayMs = Math.min(resolved.baseDelayMs, resolved.maxDelayMs);
+  }
+  if (resolved.baseDelayMs <= resolved.maxDelayMs) return resolved;
+  const [base, max] = [at.child('baseDelayMs').name, at.child('maxDelayMs').name];
+  return at
+    .child('baseDelayMs')
+    .fail(
+      `(${resolved.baseDelayMs} ms) is above ${max} (${resolved.maxDelayMs} ms). Lower ${base} or raise ${max}.`,
+    );
+});
+
+function providerTable(name: string) {
+  const env = name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  return {
+    baseUrl: {
+      rule: httpUrl(
+        "Set it to the provider's API root, such as 'https://api.example.com/v1'.",
+        true,
+      ),
+    },
+    apiKey: {
+      rule: text(
+        `Set it to the provider's API key, for example apiKey: process.env.${env}_API_KEY.`,
+      ),
+    },
+    defaultModel: {
+      rule: optional(text("Name a model, such as 'gpt-4.1', or leave the field out.")),
+    },
+    headers: { rule: headers(OWNED_HEADERS) },
+    secretHeaders: {
+      rule: strings((header) => header !== ''),
+      default: [],
+      hint: () => "must be a list of header names, such as ['x-portkey-api-key'].",
+    },
+    streamUsage: { rule: bool, default: true },
+    maxResponseBytes: { rule: integer(1, 1024 * MiB), default: 10 * MiB },
+    timeouts: { rule: timeouts },
+    retry: { rule: retry },
+    pool: { rule: group(POOL) },
+    prices: { rule: pricesRule },
+  } satisfies TableOf<ProviderOptions>;
 }
 
-/** What the provider registry reads of the module's resolved options. */
+/** One provider's options after validation, with every default filled in. */
+function resolvedProvider(
+  name: string,
+  { baseUrl, apiKey, headers, secretHeaders, ...rest }: Resolved<ReturnType<typeof providerTable>>,
+) {
+  // Headers whose values are credentials (by name, or listed in `secretHeaders`) are kept apart,
+  // like `apiKey`; the others keep their lowercased names.
+  const plain: Record<string, string> = {};
+  const secret = new Map<string, Secret>();
+  const marked = secretHeaders.map((header) => header.toLowerCase());
+  for (const [header, value] of Object.entries(headers)) {
+    if (SECRET_HEADERS.has(header) || marked.includes(header))
+      secret.set(header, new Secret(value));
+    else plain[header] = value;
+  }
+  return {
+    name,
+    /** Origin only (`https://host:port`): one connection pool per origin. */
+    origin: baseUrl.origin,
+    /** Path prefix from `baseUrl`, without a trailing slash (`/v1`). */
+    basePath: baseUrl.pathname.replace(/\/+$/, ''),
+    apiKey: new Secret(apiKey),
+    headers: plain as Readonly<Record<string, string>>,
+    secretHeaders: secret as ReadonlyMap<string, Secret>,
+    ...rest,
+  };
+}
+
+export type ResolvedProviderOptions = ReturnType<typeof resolvedProvider>;
+
+const PROVIDER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const ADD_PROVIDER =
+  "Add at least one, for example providers: { main: { baseUrl: 'https://api.example.com/v1', apiKey: process.env.API_KEY } }.";
+
+/** One provider, under a name logs and metrics can carry. */
+const provider: Rule<ResolvedProviderOptions> = (given, at) => {
+  const name = String(at.key);
+  const named = PROVIDER_NAME.test(name);
+  if (!named) {
+    at.fail(
+      "is not a usable provider name. Use letters, digits, '-' or '_' (it appears in logs and metrics).",
+    );
+  }
+  const resolved = group(providerTable(name), (options) => resolvedProvider(name, options))(
+    given,
+    at,
+  );
+  return named ? resolved : INVALID;
+};
+
+/** `providers`: at least one, by name. */
+export const providersRule: Rule<Map<string, ResolvedProviderOptions>> = (value, at) => {
+  if (value === undefined) return at.fail(`is missing. ${ADD_PROVIDER}`);
+  if (isDict(value) && Object.keys(value).length === 0) {
+    return at.fail(`has no providers. ${ADD_PROVIDER}`);
+  }
+  return record(provider)(value, at);
+};
+
+/**
+ * What the provider registry gets: each provider's own resolved options, and the few things the
+ * module shares with it.
+ */
 export interface ProviderRegistryOptions {
   providers: ReadonlyMap<string, ResolvedProviderOptions>;
   defaultProvider: string;
-  /** Embeddings go to the rollout's stable provider. */
-  canary?: { stable: string };
-  shutdown: { abandonGraceMs: number };
+  /** Where embeddings go: the rollout's stable provider, or the default one. */
+  embeddingsProvider: string;
+  /** How long pools may take to close once the app's hooks ran (`shutdown.abandonGraceMs`). */
+  closeGraceMs: number;
   clock: Clock;
   random: () => number;
 }
+
+/** Injection token of the registry's `ProviderRegistryOptions`, sliced from the module's options. */
+export const PROVIDER_REGISTRY_OPTIONS = Symbol('nestjs-inference:provider-registry-options');

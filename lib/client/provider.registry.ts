@@ -1,8 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { InferenceRequestError } from '../errors/index.js';
-import { INFERENCE_OPTIONS } from '../inference.constants.js';
 import type { Clock } from './clock.js';
-import type { ProviderRegistryOptions } from './provider-options.js';
+import { PROVIDER_REGISTRY_OPTIONS, type ProviderRegistryOptions } from './provider-options.js';
 import { ProviderClient } from './provider.client.js';
 
 /** Every configured upstream provider, by name; closes their pools when the app shuts down. */
@@ -19,14 +18,14 @@ export class ProviderRegistry implements OnApplicationShutdown {
   readonly #clients = new Map<string, ProviderClient>();
   readonly #closeBoundMs: number;
 
-  constructor(@Inject(INFERENCE_OPTIONS) options: ProviderRegistryOptions) {
+  constructor(@Inject(PROVIDER_REGISTRY_OPTIONS) options: ProviderRegistryOptions) {
     for (const [name, provider] of options.providers) {
       this.#clients.set(name, new ProviderClient(provider, options.clock, options.random));
     }
     this.defaultProvider = options.defaultProvider;
     this.clock = options.clock;
-    this.embeddingsProvider = options.canary?.stable ?? options.defaultProvider;
-    this.#closeBoundMs = options.shutdown.abandonGraceMs;
+    this.embeddingsProvider = options.embeddingsProvider;
+    this.#closeBoundMs = options.closeGraceMs;
   }
 
   get names(): string[] {

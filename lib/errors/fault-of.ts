@@ -1,4 +1,5 @@
-import { InferenceError, InferenceTimeoutError } from './inference.error.js';
+import type { CallTimeoutOptions } from '../rules/index.js';
+import { InferenceError, InferenceTimeoutError, type FailurePhase } from './inference.error.js';
 
 /**
  * Whose fault a failed call is, decided once, here, for everything that reads it: retries and
@@ -17,12 +18,7 @@ export type Fault = 'provider' | 'client' | 'cancelled';
  * The budgets a call chose for itself (its own `timeouts`, or its route's), not the provider's
  * configured ones. Running out of one of them is the caller's deadline.
  */
-export interface CallerBudgets {
-  headersMs?: number;
-  firstChunkMs?: number;
-  idleMs?: number;
-  totalMs?: number;
-}
+export type CallerBudgets = CallTimeoutOptions;
 
 /**
  * Upstream statuses about the gateway's own account with the provider (its credentials, its
@@ -55,17 +51,15 @@ export function faultOf(error: unknown, callerBudgets?: CallerBudgets): Fault {
   return 'provider';
 }
 
+/** The budget each timeout phase runs out of. */
+const BUDGET_OF_PHASE: Partial<Record<FailurePhase, keyof CallerBudgets>> = {
+  deadline: 'totalMs',
+  headers: 'headersMs',
+  'first-chunk': 'firstChunkMs',
+  idle: 'idleMs',
+};
+
 function ranOutOf(error: InferenceTimeoutError, budgets: CallerBudgets): boolean {
-  switch (error.phase) {
-    case 'deadline':
-      return budgets.totalMs !== undefined;
-    case 'headers':
-      return budgets.headersMs !== undefined;
-    case 'first-chunk':
-      return budgets.firstChunkMs !== undefined;
-    case 'idle':
-      return budgets.idleMs !== undefined;
-    default:
-      return false;
-  }
+  const budget = BUDGET_OF_PHASE[error.phase];
+  return budget !== undefined && budgets[budget] !== undefined;
 }

@@ -8,6 +8,7 @@ import {
   InferenceTimeoutError,
 } from './inference.error.js';
 import { GATEWAY_ACCOUNT_STATUSES } from './fault-of.js';
+import { group, oneOf, type TableOf } from '../rules/index.js';
 
 /** How failures are shown to the gateway's own clients (module option `errors`). */
 export interface InferenceErrorOptions {
@@ -17,6 +18,13 @@ export interface InferenceErrorOptions {
    */
   exposeProviderNames?: boolean;
 }
+
+const ERROR_OPTIONS = {
+  exposeProviderNames: { rule: oneOf([true, false]), default: false },
+} satisfies TableOf<InferenceErrorOptions>;
+
+/** The module option `errors`. */
+export const errorOptionsRule = group(ERROR_OPTIONS);
 
 /**
  * Injection token of the module's `errors` options, read by `InferenceExceptionFilter`;

@@ -1,4 +1,16 @@
 import type { Clock } from '../client/clock.js';
+import {
+  defaultsOf,
+  duration,
+  group,
+  integer,
+  oneOf,
+  optional,
+  shown,
+  type Rule,
+  type RuleValue,
+  type TableOf,
+} from '../rules/index.js';
 
 /** The shutdown sequence run on the first SIGTERM/SIGINT (through `app.enableShutdownHooks()`) or `app.close()`. */
 export interface ShutdownOptions {
@@ -42,6 +54,50 @@ export interface ShutdownOptions {
    */
   terminationGracePeriodMs?: number;
 }
+
+/** Node writes the keep-alive hint in whole seconds: below 1 s it tells clients not to reuse. */
+const MIN_KEEP_ALIVE_TIMEOUT_MS = 1_000;
+
+const keepAlive: Rule<number> = (value, at) =>
+  typeof value === 'number' && value >= MIN_KEEP_ALIVE_TIMEOUT_MS
+    ? duration()(value, at)
+    : at.fail(
+        `must be an integer number of milliseconds ≥ 1000 (clients get the keep-alive timeout in whole seconds), got ${shown(value)}.`,
+      );
+
+/**
+ * The shutdown options' table. Under a test runner (`NODE_ENV=test`) there is no readiness delay
+ * and idle connections are closed once nothing is in flight. The keep-alive timeout plus the 1 s
+ * Node waits beyond it fits within the readiness delay: every socket idle at the signal has
+ * expired by the time the listener closes.
+ */
+export function shutdownTable(env: NodeJS.ProcessEnv = process.env) {
+  const testing = env.NODE_ENV === 'test';
+  return {
+    readinessDelayMs: { rule: duration(0), default: testing ? 0 : 5_000 },
+    drainTimeoutMs: { rule: duration(), default: 30_000 },
+    abandonGraceMs: { rule: duration(0), default: 1_000 },
+    secondSignal: { rule: oneOf(['force', 'ignore']), default: 'force' },
+    abandonedExitCode: {
+      rule: integer(1, 125),
+      default: 75,
+      hint: (value: unknown) => `must be an integer exit code from 1 to 125, got ${shown(value)}.`,
+    },
+    retryAfterMs: { rule: duration(), default: 1_000 },
+    keepAliveTimeoutMs: { rule: keepAlive, default: 4_000 },
+    idleConnections: { rule: oneOf(['expire', 'close']), default: testing ? 'close' : 'expire' },
+    terminationGracePeriodMs: { rule: optional(duration()) },
+  } satisfies TableOf<ShutdownOptions>;
+}
+
+/** The shutdown defaults under `env`. */
+export const defaultShutdown = (env: NodeJS.ProcessEnv = process.env) =>
+  defaultsOf(shutdownTable(env));
+
+/** `shutdown`, by the table of the environment the app starts in. */
+export const shutdownRule = (env: NodeJS.ProcessEnv = process.env) => group(shutdownTable(env));
+
+export type ResolvedShutdownOptions = RuleValue<ReturnType<typeof shutdownRule>>;
 
 /** What the in-flight registry and the shutdown coordinator read of the module's resolved options. */
 export interface LifecycleOptions {

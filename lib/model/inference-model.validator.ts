@@ -1,9 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { INFERENCE_OPTIONS } from '../inference.constants.js';
-import { CALL_TIMEOUT_FIELDS } from '../client/provider-options.js';
-import { InferenceOptionsError } from '../options/inference-options.error.js';
-import { callBudgetProblem } from '../options/option-checks.js';
+import { At, checkBudgets, InferenceOptionsError, type Issue } from '../rules/index.js';
 import { InferenceModel } from './inference-model.decorator.js';
 import { ModelCatalog, type ModelCatalogOptions } from './model-catalog.js';
 import type { ModelSelection } from './model-selection.js';
@@ -62,16 +60,8 @@ export class InferenceModelValidator implements OnModuleInit {
     if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) {
       problems.push(`${at} has maxTokens ${String(maxTokens)}; use a positive integer.`);
     }
-    for (const [field, value] of Object.entries(timeouts ?? {})) {
-      if (!(CALL_TIMEOUT_FIELDS as readonly string[]).includes(field)) {
-        problems.push(
-          `${at} sets timeouts.${field}; only ${CALL_TIMEOUT_FIELDS.join(', ')} can be set per route.`,
-        );
-      } else {
-        const problem = callBudgetProblem(`${at}: timeouts.${field}`, field, value);
-        if (problem) problems.push(problem);
-      }
-    }
-    return problems;
+    const issues: Issue[] = [];
+    checkBudgets(timeouts, new At(issues, ['timeouts'], `${at}: `), 'route');
+    return [...problems, ...issues.map((issue) => issue.message)];
   }
 }

@@ -17,11 +17,12 @@ export type {
   ShutdownOptions,
   TimeoutOptions,
 } from './inference-options.interface.js';
-export type {
-  ResolvedInferenceOptions,
-  ResolvedProviderOptions,
-} from './resolved-options.interface.js';
-export { InferenceOptionsError } from './inference-options.error.js';
-export { CALL_TIMEOUT_FIELDS } from './option.defaults.js';
-export { resolveInferenceOptions } from './resolve-options.js';
+export type { ResolvedProviderOptions } from '../client/provider-options.js';
+export { CALL_TIMEOUT_FIELDS, InferenceOptionsError } from '../rules/index.js';
+export {
+  inferenceOptionsSchema,
+  providerRegistryOptions,
+  resolveInferenceOptions,
+  type ResolvedInferenceOptions,
+} from './resolve-options.js';
 export { Secret } from '../client/secret.js';

@@ -1,9 +1,9 @@
-import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { CanaryOptions } from '../canary/canary-options.js';
 import type { Clock } from '../client/clock.js';
 import type { ProviderOptions } from '../client/provider-options.js';
 import type { InferenceErrorOptions } from '../errors/to-http-exception.js';
 import type { ShutdownOptions } from '../lifecycle/shutdown-options.js';
+import type { TelemetryOptions } from '../telemetry/telemetry-options.js';
 
 /*
  * Each concern owns its option tables (client/provider-options.ts, lifecycle/shutdown-options.ts,
@@ -58,7 +58,7 @@ export interface InferenceModuleOptions {
    * until the app registers an SDK, which it must do before the module starts). `false` turns
    * telemetry off.
    */
-  telemetry?: false | { meterProvider?: MeterProvider; tracerProvider?: TracerProvider };
+  telemetry?: false | TelemetryOptions;
   /**
    * How failures are shown to the app's HTTP clients by `InferenceExceptionFilter`:
    * `{ exposeProviderNames: true }` names the provider in messages (default false).

@@ -1,3 +1,5 @@
+import { group, optional, range, record, shown, type TableOf } from '../rules/index.js';
+
 /** A model's price in US dollars per million tokens. */
 export interface ModelPrice {
   input: number;
@@ -5,6 +7,23 @@ export interface ModelPrice {
   cachedInput?: number;
   output: number;
 }
+
+const dollars = {
+  rule: range(0, Number.MAX_VALUE),
+  hint: (value: unknown) =>
+    `must be a number of US dollars per million tokens, 0 or more, got ${shown(value)}.`,
+};
+
+const PRICE = {
+  input: dollars,
+  cachedInput: { ...dollars, rule: optional(dollars.rule) },
+  output: dollars,
+} satisfies TableOf<ModelPrice>;
+
+/** `providers.<name>.prices`: dollars per million tokens by model name; `cachedInput` filled in. */
+export const pricesRule = record(
+  group(PRICE, ({ input, cachedInput = input, output }) => ({ input, cachedInput, output })),
+);
 
 /** A call's cost in US dollars. */
 export interface CallCost {

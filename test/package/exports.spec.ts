@@ -71,6 +71,7 @@ const API: Record<string, { file: string } & ExportedNames> = {
       'enableInferenceShutdownHooks',
       'faultOf',
       'httpStatusOf',
+      'inferenceOptionsSchema',
       'openAiErrorBody',
       'runWithRequestContext',
       'sendSse',

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { InferenceOptionsError } from '../../lib/index.js';
-import { defaultShutdown } from '../../lib/options/option.defaults.js';
+import { InferenceOptionsError, inferenceOptionsSchema } from '../../lib/index.js';
+import { defaultShutdown } from '../../lib/lifecycle/shutdown-options.js';
 import { resolveInferenceOptions } from '../../lib/options/resolve-options.js';
 
 const KEY = 'sk-live-abcdef0123456789';
@@ -414,6 +414,18 @@ describe('resolveInferenceOptions', () => {
       false,
       1024,
       500,
+    ]);
+  });
+
+  it('is a Standard Schema too: the resolved options, or every issue with its path', () => {
+    const { validate } = inferenceOptionsSchema['~standard'];
+    expect(validate(good()).issues).toBeUndefined();
+    expect(validate(good({ timeouts: { idleMs: 0 } }, { random: 1 })).issues).toEqual([
+      {
+        message: expect.stringMatching(/^providers\.next\.timeouts\.idleMs must be a positive/),
+        path: ['providers', 'next', 'timeouts', 'idleMs'],
+      },
+      { message: 'random must be a function.', path: ['random'] },
     ]);
   });
 

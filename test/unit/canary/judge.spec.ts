@@ -14,7 +14,7 @@ import {
   InferenceTimeoutError,
 } from '../../../lib/errors/index.js';
 import { INCOMPATIBLE, outcomeOf } from '../../../lib/canary/call-outcome.js';
-import { DEFAULT_THRESHOLDS } from '../../../lib/options/option.defaults.js';
+import { DEFAULT_THRESHOLDS } from '../../../lib/canary/canary-options.js';
 
 const criteria: JudgeCriteria = { minSamples: 100, ...DEFAULT_THRESHOLDS };
 const details = { provider: 'x', requestId: 'r' } as const;

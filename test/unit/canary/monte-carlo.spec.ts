@@ -5,7 +5,7 @@ import { zScore } from '../../../lib/canary/judge.js';
 import { type QualitySignal } from '../../../lib/canary/index.js';
 import { qualityBreaches } from '../../../lib/canary/judge.js';
 import { SIGNAL_BASE } from '../../../lib/canary/answer-quality.js';
-import { DEFAULT_THRESHOLDS } from '../../../lib/options/option.defaults.js';
+import { DEFAULT_THRESHOLDS } from '../../../lib/canary/canary-options.js';
 import { LLM, RolloutSim, seededRandom, type Behaviour } from '../../support/rollout-sim.js';
 
 /**

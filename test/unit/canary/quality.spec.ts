@@ -7,7 +7,7 @@ import { SideMetrics } from '../../../lib/canary/side-metrics.js';
 import { type AnswerQuality } from '../../../lib/canary/index.js';
 import { AnswerCollector, answerOf, qualityOf } from '../../../lib/canary/answer-quality.js';
 import { SUCCESS } from '../../../lib/canary/call-outcome.js';
-import { DEFAULT_THRESHOLDS } from '../../../lib/options/option.defaults.js';
+import { DEFAULT_THRESHOLDS } from '../../../lib/canary/canary-options.js';
 
 const criteria: JudgeCriteria = {
   minSamples: 100,

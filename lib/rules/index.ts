@@ -1,0 +1,48 @@
+export { InferenceOptionsError } from './inference-options.error.js';
+export { OptionWords, shown } from './option.messages.js';
+export {
+  budget,
+  bool,
+  duration,
+  func,
+  headerProblem,
+  HEADER_NAME,
+  headers,
+  httpUrl,
+  integer,
+  MAX_DURATION_MS,
+  oneOf,
+  optional,
+  orFalse,
+  range,
+  record,
+  share,
+  strings,
+  text,
+  withMethods,
+} from './option-rules.js';
+export {
+  At,
+  check,
+  checkKnown,
+  defaultsOf,
+  group,
+  INVALID,
+  isDict,
+  type Dict,
+  type Hint,
+  type Invalid,
+  type Issue,
+  type Path,
+  type Resolved,
+  type Rule,
+  type RuleValue,
+  type TableOf,
+} from './option-table.js';
+export {
+  CALL_TIMEOUT_FIELDS,
+  checkBudgets,
+  TIMEOUTS,
+  type CallTimeoutOptions,
+  type TimeoutOptions,
+} from './timeouts.js';
