@@ -6,7 +6,7 @@ import {
   InferenceShutdownError,
   InferenceTimeoutError,
   openAiErrorBody,
-} from '../../lib/index.js';
+} from '../../../lib/index.js';
 
 const base = { provider: 'legacy', requestId: 'r-1', retryable: false } as const;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { faultOf, InferenceHttpError, InferenceTimeoutError } from '../../lib/errors/index.js';
+import { faultOf, InferenceHttpError, InferenceTimeoutError } from '../../../lib/errors/index.js';
 
 const details = { provider: 'p', requestId: 'r', retryable: true } as const;
 const deadline = () => new InferenceTimeoutError('total budget', { ...details, phase: 'deadline' });

@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SimulatedProvider, type SimulatedProviderOptions } from '../../lib/testing/index.js';
-import { waitFor } from '../support/wait-for.js';
+import { SimulatedProvider, type SimulatedProviderOptions } from '../../../lib/testing/index.js';
+import { waitFor } from '../../support/wait-for.js';
 
 // The provider keeps a bounded history, but its counters stay exact over every request.
 describe('SimulatedProvider request history', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { schemaExample } from '../../lib/testing/schema-example.js';
+import { schemaExample } from '../../../lib/testing/schema-example.js';
 
 describe('schemaExample', () => {
   it('fills an object with every property, by type', () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { retryAfterMs, shouldRetryHeader } from '../../lib/client/retry-after.js';
-import { RetryPolicy } from '../../lib/client/retry.policy.js';
+import { retryAfterMs, shouldRetryHeader } from '../../../lib/client/retry-after.js';
+import { RetryPolicy } from '../../../lib/client/retry.policy.js';
 import {
   InferenceHttpError,
   InferenceProtocolError,
   InferenceTimeoutError,
   type FailurePhase,
-} from '../../lib/index.js';
+} from '../../../lib/index.js';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const retryable = (retryAfter?: number) =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkCallOptions } from '../../lib/call/call-options.js';
-import { InferenceRequestError } from '../../lib/errors/index.js';
-import type { ChatCallOptions } from '../../lib/index.js';
+import { checkCallOptions } from '../../../lib/call/call-options.js';
+import { InferenceRequestError } from '../../../lib/errors/index.js';
+import type { ChatCallOptions } from '../../../lib/index.js';
 
 const check = (options: ChatCallOptions) => () => checkCallOptions(options, 'req-1', 'sim');
 

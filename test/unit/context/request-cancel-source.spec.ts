@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { CallScope } from '../../lib/client/call-scope.js';
-import { HttpRequestContext, cancelSourceOf } from '../../lib/context/http-request-context.js';
-import { InflightRequest } from '../../lib/lifecycle/inflight-request.js';
-import { ManualClock } from '../support/manual-clock.js';
+import { CallScope } from '../../../lib/client/call-scope.js';
+import { HttpRequestContext, cancelSourceOf } from '../../../lib/context/http-request-context.js';
+import { InflightRequest } from '../../../lib/lifecycle/inflight-request.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const timeouts = { connectMs: 50, headersMs: 0, firstChunkMs: 80, idleMs: 100, totalMs: 100_000 };
 

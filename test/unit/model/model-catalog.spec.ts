@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ModelCatalog } from '../../lib/index.js';
-import { resolveInferenceOptions } from '../../lib/options/resolve-options.js';
+import { ModelCatalog } from '../../../lib/index.js';
+import { resolveInferenceOptions } from '../../../lib/options/resolve-options.js';
 
 const catalog = new ModelCatalog(
   resolveInferenceOptions({

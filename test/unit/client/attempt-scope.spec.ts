@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CallScope } from '../../lib/client/call-scope.js';
-import { ManualClock } from '../support/manual-clock.js';
+import { CallScope } from '../../../lib/client/call-scope.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const timeouts = { connectMs: 50, headersMs: 50, firstChunkMs: 80, idleMs: 100, totalMs: 100_000 };
 

@@ -1,8 +1,8 @@
 import { assert, integer, property, uniqueArray } from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SseDecoder } from '../../lib/client/sse.decoder.js';
-import { SseChunkReader } from '../../lib/client/sse-chunk.reader.js';
-import { UpstreamFault } from '../../lib/client/upstream-fault.js';
+import { SseDecoder } from '../../../lib/client/sse.decoder.js';
+import { SseChunkReader } from '../../../lib/client/sse-chunk.reader.js';
+import { UpstreamFault } from '../../../lib/client/upstream-fault.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const decodeAll = (parts: Uint8Array[]) => {

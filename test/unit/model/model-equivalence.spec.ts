@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InferenceOptionsError } from '../../lib/index.js';
-import { ModelCatalog } from '../../lib/model/model-catalog.js';
-import { resolveInferenceOptions } from '../../lib/options/resolve-options.js';
+import { InferenceOptionsError } from '../../../lib/index.js';
+import { ModelCatalog } from '../../../lib/model/model-catalog.js';
+import { resolveInferenceOptions } from '../../../lib/options/resolve-options.js';
 
 const providers = {
   legacy: {

@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { InferenceOptionsError, inferenceOptionsSchema } from '../../lib/index.js';
-import { defaultShutdown } from '../../lib/lifecycle/shutdown-options.js';
-import { resolveInferenceOptions } from '../../lib/options/resolve-options.js';
+import { InferenceOptionsError, inferenceOptionsSchema } from '../../../lib/index.js';
+import { defaultShutdown } from '../../../lib/lifecycle/shutdown-options.js';
+import { resolveInferenceOptions } from '../../../lib/options/resolve-options.js';
 
 const KEY = 'sk-live-abcdef0123456789';
 const good = (provider: Record<string, unknown> = {}, top: Record<string, unknown> = {}) => ({

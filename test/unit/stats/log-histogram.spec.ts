@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DrainBudgetWatch } from '../../lib/lifecycle/drain-budget.watch.js';
-import { LogHistogram } from '../../lib/stats/log-histogram.js';
-import { CapturingLogger } from '../support/inference-harness.js';
+import { DrainBudgetWatch } from '../../../lib/lifecycle/drain-budget.watch.js';
+import { LogHistogram } from '../../../lib/stats/log-histogram.js';
+import { CapturingLogger } from '../../support/inference-harness.js';
 
 function exactQuantile(values: number[], q: number): number {
   const sorted = values.toSorted((a, b) => a - b);
