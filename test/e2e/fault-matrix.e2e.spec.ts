@@ -250,7 +250,7 @@ describe('fault matrix', () => {
     h = await startHarness(
       { chunks: 6 },
       // Timed-out attempts are retried here (`afterTimeout`), so the matrix covers those retries;
-      // the default, which does not retry them, is in call-budgets.e2e.spec.ts.
+      // the default, which does not retry them, is in call-path and error-responses.
       { timeouts: TIMEOUTS, retry: { baseDelayMs: 1, maxDelayMs: 100, afterTimeout: true } },
     );
   });
