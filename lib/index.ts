@@ -29,6 +29,7 @@ export type {
   TimeoutOptions,
 } from './options/inference-options.interface.js';
 export type { Clock } from './client/clock.js';
+export type { CallCost } from './pricing/call-cost.js';
 
 // Calls, streams, and what they carry.
 export { InferenceService } from './inference.service.js';
@@ -115,6 +116,36 @@ export {
   ShadowMirror,
 } from './canary/index.js';
 export type {
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  Answer,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  AnswerQuality,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  CallFacts,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  Estimate,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  FeedbackFigures,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  LatencyFigures,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  QualityFigures,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  QualitySignal,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  RecordedCall,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  RolloutAction,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  RolloutEvaluation,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  RolloutEventType,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  SideFigures,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  Verdict,
+  /** @deprecated Import from `nestjs-inference/canary`. */
+  VerdictKind,
   /** @deprecated Import from `nestjs-inference/canary`. */
   CallRecord,
   /** @deprecated Import from `nestjs-inference/canary`. */

@@ -375,6 +375,7 @@ const FEEDBACK = {
   lowerIsBetter: {
     rule: strings(),
     default: [],
+    nullIsDefault: true,
     hint: () => 'must be an array of feedback names (strings).',
   },
   maxTracked: { rule: integer(1, 10 * COUNT), default: 100_000 },
@@ -441,6 +442,7 @@ function canaryTable(providers: readonly string[]) {
     stickyKey: {
       rule: stickyKey,
       default: ['x-user-id'],
+      nullIsDefault: true,
       hint: () =>
         "must be a list of header names, such as ['x-user-id'], or a function of the headers.",
     },
@@ -459,8 +461,8 @@ function canaryTable(providers: readonly string[]) {
     syncIntervalMs: { rule: optional(duration()) },
     staleAfterMs: { rule: optional(duration()) },
     webhook: { rule: optional(group(WEBHOOK)) },
-    shadow: { rule: group(SHADOW) },
-    feedback: { rule: group(FEEDBACK) },
+    shadow: { rule: group(SHADOW), nullIsDefault: true },
+    feedback: { rule: group(FEEDBACK), nullIsDefault: true },
   } satisfies TableOf<CanaryOptions>;
 }
 

@@ -55,9 +55,9 @@ function moduleTable(given: Dict, env: NodeJS.ProcessEnv) {
   const logical = Object.keys(models).filter((name) => isDict(models[name]));
   const canary = isDict(given.canary) ? given.canary : {};
   const sides = new Set(
-    [canary.stable, canary.canary].filter(
-      (side): side is string => typeof side === 'string' && providers.includes(side),
-    ),
+    [canary.stable, canary.canary]
+      .map((side) => (typeof side === 'string' ? side.trim() : side))
+      .filter((side): side is string => typeof side === 'string' && providers.includes(side)),
   );
   return {
     providers: { rule: providersRule },

@@ -16,7 +16,7 @@ const dollars = {
 
 const PRICE = {
   input: dollars,
-  cachedInput: { ...dollars, rule: optional(dollars.rule) },
+  cachedInput: { ...dollars, rule: optional(dollars.rule), nullIsDefault: true },
   output: dollars,
 } satisfies TableOf<ModelPrice>;
 

@@ -28,6 +28,8 @@ export interface Option<T = unknown, Given = unknown> {
   /** Used when the option is left out; without one, the rule sees `undefined`. */
   readonly default?: Given;
   readonly hint?: Hint;
+  /** `null` given means left out (the default), as it always did for this option. */
+  readonly nullIsDefault?: boolean;
 }
 
 /**
@@ -119,14 +121,16 @@ export function group<Tab extends Table, R>(
 ): Rule<R | Resolved<Tab>> {
   const known = Object.keys(table);
   return (value, at) => {
-    const given = value ?? {};
+    // Left out, a group is all defaults; `null` is not an object (unless its entry says so).
+    const given = value === undefined ? {} : value;
     if (!isDict(given)) return at.fail(W.notAnObject);
     checkKnown(given, known, at);
     const resolved: Dict = {};
     let valid = true;
     for (const key of known) {
       const { rule, hint, default: fallback } = table[key]!;
-      const input = given[key] === undefined ? fallback : given[key];
+      const left = given[key] === undefined || (given[key] === null && table[key]!.nullIsDefault);
+      const input = left ? fallback : given[key];
       const result = rule(input, at.child(key, hint && (() => hint(input))));
       if (result === INVALID) valid = false;
       else resolved[key] = result;

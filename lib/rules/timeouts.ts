@@ -1,4 +1,3 @@
-import { OptionWords as W } from './option.messages.js';
 import { budget, duration } from './option-rules.js';
 import { isDict, type At, type Option, type Rule } from './option-table.js';
 
@@ -62,9 +61,9 @@ export type CallTimeoutOptions = Partial<Pick<TimeoutOptions, CallTimeoutField>>
  * by its calls.
  */
 export function checkBudgets(timeouts: unknown, at: At, where: 'call' | 'route'): void {
-  if (timeouts === undefined) return;
+  if (timeouts === undefined || timeouts === null) return;
   if (!isDict(timeouts)) {
-    at.fail(W.notAnObject);
+    at.fail(`must be an object of budgets in ms, for example { totalMs: 30000 }.`);
     return;
   }
   for (const [field, value] of Object.entries(timeouts)) {

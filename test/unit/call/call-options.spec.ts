@@ -19,4 +19,11 @@ describe('checkCallOptions: timeouts', () => {
       /Call option timeouts\.totalMs must be a positive number of milliseconds, got 0/,
     );
   });
+
+  it('takes timeouts: null as none given, and refuses a budget that is not an object, saying what it takes', () => {
+    expect(check({ timeouts: null as never })).not.toThrow();
+    expect(check({ timeouts: 5000 as never })).toThrow(
+      /Call option timeouts must be an object of budgets in ms, for example \{ totalMs: 30000 \}/,
+    );
+  });
 });

@@ -443,3 +443,63 @@ function catchError(fn: () => unknown): unknown {
   }
   throw new Error('expected a throw');
 }
+
+describe('resolveInferenceOptions: null', () => {
+  const two = (canary: Record<string, unknown>, top: Record<string, unknown> = {}) => ({
+    providers: {
+      a: { baseUrl: 'https://a.example.com/v1', apiKey: KEY },
+      b: { baseUrl: 'https://b.example.com/v1', apiKey: KEY },
+    },
+    canary: { stable: 'a', canary: 'b', ...canary },
+    defaultProvider: 'a',
+    ...top,
+  });
+
+  it('refuses a group given as null rather than quietly taking its defaults', () => {
+    // `telemetry: null` meant to turn it off would otherwise leave it on.
+    expect(() => resolveInferenceOptions(good({}, { telemetry: null }))).toThrow(
+      /telemetry must be an object/,
+    );
+    expect(() => resolveInferenceOptions(good({ timeouts: null }))).toThrow(
+      /providers\.next\.timeouts must be an object/,
+    );
+    expect(() => resolveInferenceOptions(two({ fastFail: null }))).toThrow(
+      /canary\.fastFail must be an object/,
+    );
+  });
+
+  it('takes null as the default where it always did: stickyKey, shadow, feedback and its lowerIsBetter, a cached price', () => {
+    const resolved = resolveInferenceOptions(
+      two(
+        { stickyKey: null, shadow: null, feedback: { lowerIsBetter: null } },
+        {
+          providers: {
+            ...two({}).providers,
+            a: {
+              ...two({}).providers.a,
+              prices: { m: { input: 1, output: 2, cachedInput: null } },
+            },
+          },
+        },
+      ),
+    );
+    const defaults = resolveInferenceOptions(two({}));
+    // The sticky key resolves to a function of the headers: the default reads x-user-id.
+    const headers = { 'x-user-id': 'u1', 'x-other': 'o' };
+    expect(resolved.canary?.stickyKey(headers)).toBe('u1');
+    expect(resolved.canary?.stickyKey(headers)).toBe(defaults.canary?.stickyKey(headers));
+    expect(resolved.canary?.shadow).toEqual(defaults.canary?.shadow);
+    expect(resolved.canary?.feedback).toEqual(defaults.canary?.feedback);
+    expect(resolved.providers.get('a')?.prices.get('m')).toEqual({
+      input: 1,
+      output: 2,
+      cachedInput: 1,
+    });
+  });
+
+  it('checks that logical models cover the rollout sides as trimmed', () => {
+    expect(() =>
+      resolveInferenceOptions(two({ stable: 'a ' }, { models: { chat: { b: 'x' } } })),
+    ).toThrow(/models\.chat has no model name for provider 'a'/);
+  });
+});
