@@ -9,7 +9,7 @@ import murmurhash from 'murmurhash';
 import { Logger } from '@nestjs/common';
 import { ModelCatalog } from '../dist/index.js';
 import { CanaryRollout, CanaryRouter, bucketOf } from '../dist/canary/index.js';
-import { resolveInferenceOptions } from '../dist/options/index.js';
+import { resolveInferenceOptions } from '../dist/options/resolve-options.js';
 
 Logger.overrideLogger(false);
 

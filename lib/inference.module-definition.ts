@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import type { RolloutStore } from './canary/rollout.store.js';
 import type { InferenceRouter } from './routing/inference.router.js';
-import type { InferenceModuleOptions } from './options/index.js';
+import type { InferenceModuleOptions } from './options/inference-options.interface.js';
 
 export const {
   ConfigurableModuleClass: InferenceConfigurableModule,

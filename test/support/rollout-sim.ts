@@ -1,7 +1,7 @@
 import { CanaryRollout, type RecordedCall, type RolloutEvent } from '../../lib/canary/index.js';
 import { InferenceHttpError, InferenceTimeoutError, type CanaryOptions } from '../../lib/index.js';
 import type { ProviderRegistry } from '../../lib/client/provider.registry.js';
-import { resolveInferenceOptions } from '../../lib/options/index.js';
+import { resolveInferenceOptions } from '../../lib/options/resolve-options.js';
 import { ManualClock } from './manual-clock.js';
 
 /**
